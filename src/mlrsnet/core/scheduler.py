@@ -1,0 +1,207 @@
+"""The plug-and-play scheduler (Algorithm 2 of MLR-SNet): a meta-learned schedule on a new task."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import os
+import warnings
+from collections import deque
+from typing import Any
+
+import torch
+
+from .gamma import check_num_classes, released_gamma
+from .net import stack_state, unstack_state
+from .param_groups import group_scales, loss_value, set_group_lrs
+from .schedule_file import Schedule, load_schedule
+
+logger = logging.getLogger(__name__)
+
+
+class MLRSNetScheduler:
+    """Set the LR of any SGD or Adam optimizer from a meta-learned schedule, with nothing to tune.
+
+    Snapshot i of the schedule's k snapshots runs during the i-th of k equal parts of
+    ``total_steps`` (by the schedule's switch points). The schedule net reads each step's
+    training loss and the LR becomes ``gamma * p``; its LSTM state is carried across steps,
+    epochs and snapshot switches.
+
+    Gamma: when ``gamma`` is given it is used as given for the whole run. Otherwise it is
+    computed with the released rule ``|sqrt(f) * ln(f * C) / C**(1/4) / 4|`` at the start
+    and again at every snapshot switch, where ``f`` is the mean of the last ``gamma_window``
+    training losses passed to :meth:`step` (the current one included; at the start, the
+    first loss alone) and ``C`` is ``num_classes``. The rule is sized for SGD; with Adam,
+    pass an explicit gamma.
+
+    Call :meth:`step` with the loss of the current mini-batch after ``loss.backward()``
+    and before ``optimizer.step()``, so that each step's LR comes from that step's loss as
+    in the method. (Called after ``optimizer.step()`` instead, it still works, one step late.)
+
+    Example::
+
+        scheduler = MLRSNetScheduler(optimizer, "schedule.safetensors", total_steps=epochs * len(loader), num_classes=10)
+        for inputs, targets in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(inputs), targets)
+            loss.backward()
+            scheduler.step(loss)
+            optimizer.step()
+
+    Args:
+        optimizer: the wrapped optimizer. With several param groups, each keeps its ratio
+            to the first group's initial LR.
+        schedule: a :class:`Schedule` or the path of a schedule file.
+        total_steps: length of the run in optimizer steps.
+        gamma: the LR scale; when None it is re-estimated at each switch (see above).
+        num_classes: classes of the task (the vocabulary size V for a language model);
+            needed when ``gamma`` is None.
+        input_scale: divides the loss before it enters the net; the schedule's own value
+            when None. The released language-model code uses ln(V).
+        gamma_window: how many recent losses the gamma estimate averages.
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        schedule: Schedule | str | os.PathLike[str],
+        total_steps: int,
+        gamma: float | None = None,
+        *,
+        num_classes: int | None = None,
+        input_scale: float | None = None,
+        gamma_window: int = 50,
+    ) -> None:
+        if isinstance(total_steps, bool) or not isinstance(total_steps, numbers.Integral) or total_steps < 1:
+            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+        if gamma is not None and not float(gamma) > 0:
+            raise ValueError(f"gamma must be positive, got {gamma!r}")
+        if gamma is None and num_classes is None:
+            raise ValueError(
+                "pass num_classes= (the number of classes, or the vocabulary size of a language model) "
+                "so that gamma can be estimated, or an explicit gamma="
+            )
+        if gamma is None:
+            check_num_classes(num_classes)
+        if isinstance(gamma_window, bool) or not isinstance(gamma_window, numbers.Integral) or gamma_window < 1:
+            raise ValueError(f"gamma_window must be a positive integer, got {gamma_window!r}")
+        if gamma is None and isinstance(optimizer, torch.optim.Adam):
+            warnings.warn(
+                "the released gamma rule is sized for SGD (LRs near 0.1-0.5); with Adam pass an explicit gamma "
+                "such as 2e-3",
+                stacklevel=2,
+            )
+
+        self.optimizer = optimizer
+        self.schedule = schedule if isinstance(schedule, Schedule) else load_schedule(schedule)
+        self.nets = [self.schedule.build_net(i) for i in range(self.schedule.num_snapshots)]
+        self.input_scale = self.schedule.input_scale if input_scale is None else float(input_scale)
+        if not self.input_scale > 0:
+            raise ValueError(f"input_scale must be positive, got {input_scale!r}")
+        for net in self.nets:
+            net.input_scale = self.input_scale
+        self.total_steps = int(total_steps)
+        self.gamma = None if gamma is None else float(gamma)
+        self.gamma_given = gamma is not None
+        self.num_classes = num_classes
+        self.gamma_window = int(gamma_window)
+        self.group_scales = group_scales(optimizer)
+
+        self.step_count = 0
+        self.active_snapshot: int | None = None
+        self.state = self.nets[0].initial_state()
+        self.recent_losses: deque[float] = deque(maxlen=self.gamma_window)
+        self.last_lr: list[float] = [float(group["lr"]) for group in optimizer.param_groups]
+        self.last_net_input: float | None = None
+        self._warned_past_end = False
+
+    def step(self, loss: torch.Tensor | float) -> None:
+        """Set the LR of this step from its training loss.
+
+        Raises:
+            ValueError: for a NaN or infinite loss, naming the step and the value. The
+                optimizer's LR, the net's state and the step count are left unchanged.
+        """
+        value = loss_value(loss, self.step_count)
+        index = self.schedule.snapshot_index(self.step_count / self.total_steps)
+
+        # Everything below is computed into locals first, so a failure changes nothing.
+        gamma = self.gamma
+        recent = [*self.recent_losses, value][-self.gamma_window :]
+        if index != self.active_snapshot and not self.gamma_given:
+            gamma = released_gamma(sum(recent) / len(recent), self.num_classes)
+            logger.info("step %d: snapshot %d, gamma = %.6g", self.step_count, index, gamma)
+        with torch.no_grad():
+            p, new_state = self.nets[index](value, self.state)
+        lr = gamma * float(p)
+
+        self.gamma = gamma
+        self.active_snapshot = index
+        self.state = new_state
+        self.recent_losses.append(value)
+        self.last_net_input = value / self.input_scale
+        self.last_lr = set_group_lrs(self.optimizer, lr, self.group_scales)
+        self.step_count += 1
+        if self.step_count > self.total_steps and not self._warned_past_end:
+            self._warned_past_end = True
+            warnings.warn(
+                f"step {self.step_count} is past total_steps={self.total_steps}; the last snapshot stays in use. "
+                "Pass the run's real length as total_steps",
+                stacklevel=2,
+            )
+
+    def get_last_lr(self) -> list[float]:
+        """Return the LR of each param group set by the last :meth:`step`."""
+        return list(self.last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the scheduler's state: step count, LSTM state, gamma, active snapshot and losses.
+
+        The snapshot weights are not included (they live in the schedule file); a
+        fingerprint of them is, so that resuming with another schedule is caught.
+        """
+        return {
+            "step_count": self.step_count,
+            "total_steps": self.total_steps,
+            "gamma": self.gamma,
+            "gamma_given": self.gamma_given,
+            "num_classes": self.num_classes,
+            "input_scale": self.input_scale,
+            "gamma_window": self.gamma_window,
+            "group_scales": list(self.group_scales),
+            "active_snapshot": self.active_snapshot,
+            "recent_losses": list(self.recent_losses),
+            "lstm_state": stack_state(self.state).clone(),
+            "last_lr": list(self.last_lr),
+            "schedule_fingerprint": self.schedule.fingerprint(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`, so the run continues with the LRs it would have had.
+
+        Settings saved in the state (total steps, gamma, input scale, ...) replace those
+        this scheduler was built with, as in ``torch.optim.lr_scheduler``.
+
+        Raises:
+            ValueError: if the state was saved with a different schedule.
+        """
+        if state_dict["schedule_fingerprint"] != self.schedule.fingerprint():
+            raise ValueError(
+                "this scheduler state was saved with a different schedule (the snapshot weights differ); "
+                "build the scheduler with the schedule file the run started with"
+            )
+        self.step_count = int(state_dict["step_count"])
+        self.total_steps = int(state_dict["total_steps"])
+        self.gamma = state_dict["gamma"]
+        self.gamma_given = bool(state_dict["gamma_given"])
+        self.num_classes = state_dict["num_classes"]
+        self.input_scale = float(state_dict["input_scale"])
+        for net in self.nets:
+            net.input_scale = self.input_scale
+        self.gamma_window = int(state_dict["gamma_window"])
+        self.group_scales = [float(scale) for scale in state_dict["group_scales"]]
+        self.active_snapshot = state_dict["active_snapshot"]
+        self.recent_losses = deque((float(x) for x in state_dict["recent_losses"]), maxlen=self.gamma_window)
+        self.state = unstack_state(torch.as_tensor(state_dict["lstm_state"]))
+        self.last_lr = [float(lr) for lr in state_dict["last_lr"]]
+        self._warned_past_end = self.step_count > self.total_steps

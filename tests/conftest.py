@@ -1,0 +1,32 @@
+"""Shared test fixtures: the read-only reference files that sit beside the checkout in ../shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MLRSNET_SHARED", REPO_ROOT.parent / "shared"))
+OFFICIAL_DIR = SHARED / "reference" / "official-mlrsnet"
+OFFICIAL_FILES = [OFFICIAL_DIR / f"mlr_snet {epoch}.pth" for epoch in (1, 100, 200)]
+
+
+def _require(path: Path) -> Path:
+    # In CI the shared folder is always there, so a missing file is a failure; elsewhere, a skip.
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing; CI expects the shared folder beside the checkout")
+        pytest.skip(f"{path} is not present (set MLRSNET_SHARED to the shared folder)")
+    return path
+
+
+@pytest.fixture
+def official_files() -> list[Path]:
+    return [_require(path) for path in OFFICIAL_FILES]
+
+
+@pytest.fixture
+def expected_outputs_path() -> Path:
+    return _require(OFFICIAL_DIR / "expected_outputs.json")
