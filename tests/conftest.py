@@ -6,10 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MLRSNET_SHARED", REPO_ROOT.parent / "shared"))
 OFFICIAL_DIR = SHARED / "reference" / "official-mlrsnet"
+# The test models are tiny: one thread is faster, and OpenMP threads spin badly on a busy 2-core machine.
+torch.set_num_threads(1)
+
 OFFICIAL_FILES = [OFFICIAL_DIR / f"mlr_snet {epoch}.pth" for epoch in (1, 100, 200)]
 
 

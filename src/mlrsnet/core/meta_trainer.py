@@ -37,10 +37,10 @@ class MetaTrainer:
     """Train a model with SGD or Adam while meta-learning its LR schedule (Algorithm 1).
 
     At every step the schedule net reads the training loss and sets the base optimizer's
-    LR to ``gamma * p``. Every ``t_val`` steps (counted over the whole run, starting with
-    step 0) it first takes a virtual step ``w' = w - lr(phi) * d``, with ``d`` the update
-    direction of the real step, evaluates the loss on one meta-data batch at ``w'`` and
-    updates phi with Adam; the real step then uses the updated net. The net's LSTM state
+    LR to ``gamma * p``. Every ``t_val`` steps, counted over the whole run from step 0, it
+    first takes a virtual step ``w' = w - lr(phi) * d``, where ``d`` is the update direction
+    of the real step. It evaluates the loss on one meta-data batch at ``w'`` and updates phi
+    with Adam, and the real step then uses the updated net. The net's LSTM state
     advances once per step and is never reset between epochs. A snapshot of phi is kept
     at the end of each of ``num_snapshots`` equal parts of ``total_steps``.
 

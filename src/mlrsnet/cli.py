@@ -1,0 +1,126 @@
+"""The ``mlrsnet`` command line: the demo, checkpoint import and schedule inspection.
+
+Misuse (an unknown command or flag, a missing or unreadable input file, an invalid value)
+exits with status 2 and one line on stderr. Other failures raise as usual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from ._version import __version__
+from .core import ScheduleFileError, import_official, load_schedule
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Invalid command-line input; reported as one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mlrsnet", description="Meta-learned, transferable learning-rate schedules (MLR-SNet).")
+    parser.add_argument("--version", action="version", version=f"mlrsnet {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the library's progress messages")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    demo = commands.add_parser(
+        "demo",
+        help="meta-train a schedule on scikit-learn's digits and compare its transfer with baselines",
+        description="Meta-train a schedule on an MLP, transfer it to a CNN, and compare it over seeds "
+        "with SGD under the Fixed, MultiStep, Exponential and SGDR schedules and with Adam.",
+    )
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default: runs/demo)")
+    demo.add_argument("--seeds", type=_positive_int, default=None, help="number of seeds (default: 3)")
+    demo.add_argument("--epochs", type=_positive_int, default=None, help="epochs of each compared run (default: 10)")
+    demo.add_argument(
+        "--meta-epochs", type=_positive_int, default=None, help="epochs of the meta-training run (default: 30)"
+    )
+    demo.add_argument("--t-val", type=_positive_int, default=None, help="steps between look-aheads (default: 2)")
+    demo.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: 1)")
+    demo.add_argument("--quick", action="store_true", help="tiny settings that finish in seconds, for a smoke test")
+    demo.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+    convert = commands.add_parser(
+        "import-official",
+        help="convert the checkpoints released with the MLR-SNet paper into a schedule file",
+        description="Convert released MLR-SNet checkpoints (PyTorch state dicts, read with weights_only=True) "
+        "into one schedule file. Give them in the order they are used: epochs 1, 100 and 200.",
+    )
+    convert.add_argument("checkpoints", nargs="+", type=Path, help="released .pth files, in order of use")
+    convert.add_argument("-o", "--output", type=Path, required=True, help="schedule file to write (.safetensors)")
+
+    info = commands.add_parser("info", help="print the metadata of a schedule file as JSON")
+    info.add_argument("schedule", type=Path, help="a schedule file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+        return _dispatch(args)
+    except UsageError as error:
+        print(f"mlrsnet: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "import-official":
+            schedule = import_official(args.checkpoints, args.output)
+            print(f"wrote {args.output} ({schedule.num_snapshots} snapshots, switch points {schedule.switch_points})")
+            return 0
+        if args.command == "info":
+            print(json.dumps(load_schedule(args.schedule).metadata(), indent=2, sort_keys=True))
+            return 0
+    except (FileNotFoundError, ScheduleFileError) as error:
+        raise UsageError(str(error).replace("\n", " ")) from error
+    if args.command == "demo":
+        return _run_demo(args)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a folder; pass a folder path")
+    # The demo loads scikit-learn and matplotlib, which the other commands do not need.
+    from .experiments.demo import DemoConfig, run_demo
+
+    config = DemoConfig.quick() if args.quick else DemoConfig()
+    overrides = {
+        "seeds": None if args.seeds is None else tuple(range(args.seeds)),
+        "epochs": args.epochs,
+        "meta_epochs": args.meta_epochs,
+        "t_val": args.t_val,
+        "threads": args.threads,
+    }
+    config = config.replace(**{name: value for name, value in overrides.items() if value is not None})
+    run_demo(config, args.out, progress=not args.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

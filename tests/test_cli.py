@@ -1,0 +1,92 @@
+"""The command line: import-official, info, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mlrsnet import load_schedule
+from mlrsnet.cli import main
+
+
+def test_import_official_writes_loadable_schedule(official_files, tmp_path, capsys):
+    output = tmp_path / "official.safetensors"
+    assert main(["import-official", *map(str, official_files), "-o", str(output)]) == 0
+    assert "3 snapshots" in capsys.readouterr().out
+    schedule = load_schedule(output)
+    assert schedule.meta_trained_on["files"] == ["mlr_snet 1.pth", "mlr_snet 100.pth", "mlr_snet 200.pth"]
+
+
+def test_info_prints_metadata(official_files, tmp_path, capsys):
+    output = tmp_path / "official.safetensors"
+    main(["import-official", *map(str, official_files), "-o", str(output)])
+    capsys.readouterr()
+    assert main(["info", str(output)]) == 0
+    metadata = json.loads(capsys.readouterr().out)
+    assert metadata["architecture"]["hidden_size"] == 50
+    assert metadata["meta_trained_on"]["dataset"] == "CIFAR-10"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["demo", "--epochs", "0"], "expected a positive integer, got '0'"),
+        (["demo", "--seeds", "many"], "expected a positive integer, got 'many'"),
+        (["demo", "--bogus-flag"], "unrecognized arguments: --bogus-flag"),
+        (["import-official", "missing.pth", "-o", "x.safetensors"], "checkpoint not found: missing.pth"),
+        (["import-official", "a.pth"], "the following arguments are required: -o/--output"),
+        (["info", "absent.safetensors"], "schedule file not found: absent.safetensors"),
+    ],
+)
+def test_misuse_exits_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("mlrsnet: error: ")
+    assert message in lines[0]
+
+
+def test_corrupt_schedule_file_is_usage_error(tmp_path, capsys):
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(b"\x00" * 40)
+    assert main(["info", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "broken.safetensors" in error
+    assert len(error.strip().splitlines()) == 1
+
+
+def test_demo_output_path_that_is_a_file(tmp_path, capsys):
+    taken = tmp_path / "file"
+    taken.write_text("x")
+    assert main(["demo", "--quick", "--out", str(taken)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs():
+    completed = subprocess.run([sys.executable, "-m", "mlrsnet", "--version"], capture_output=True, text=True,
+                               check=False)
+    assert completed.returncode == 0
+    assert completed.stdout.startswith("mlrsnet ")
+    completed = subprocess.run([sys.executable, "-m", "mlrsnet", "info"], capture_output=True, text=True, check=False)
+    assert completed.returncode == 2
+    assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_core_import_loads_no_tasks_experiments_or_plotting():
+    code = (
+        "import sys, mlrsnet\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('sklearn', 'matplotlib')"
+        " or m.startswith(('mlrsnet.data', 'mlrsnet.models', 'mlrsnet.baselines', 'mlrsnet.experiments',"
+        " 'mlrsnet.training', 'mlrsnet.cli'))]\n"
+        "print(','.join(heavy))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == ""
