@@ -59,6 +59,12 @@ parser.add_argument(
     default=None,
     help="training steps per timed window, a multiple of --t-val (default 200, 100 with --quick)",
 )
+parser.add_argument(
+    "--chunk-steps",
+    type=int,
+    default=10,
+    help="steps each kind runs before the next kind takes over, inside a window (default 10)",
+)
 parser.add_argument("--t-val", type=int, default=100, help="steps between MetaTrainer look-aheads (default 100)")
 parser.add_argument(
     "--warmup-steps", type=int, default=None, help="untimed steps per configuration first (default 20, 5 with --quick)"
@@ -83,6 +89,7 @@ if args.warmup_steps is None:
 for flag, value, minimum in (
     ("--rounds", args.rounds, 1),
     ("--steps-per-window", args.steps_per_window, 1),
+    ("--chunk-steps", args.chunk_steps, 1),
     ("--t-val", args.t_val, 1),
     ("--warmup-steps", args.warmup_steps, 0),
     ("--threads", args.threads if args.threads is not None else 1, 1),
@@ -94,6 +101,10 @@ if args.steps_per_window % args.t_val != 0:
     parser.error(
         f"--steps-per-window ({args.steps_per_window}) must be a multiple of --t-val ({args.t_val}) "
         "so that every timed window of c contains the same number of look-aheads"
+    )
+if args.steps_per_window % args.chunk_steps != 0:
+    parser.error(
+        f"--steps-per-window ({args.steps_per_window}) must be a multiple of --chunk-steps ({args.chunk_steps})"
     )
 workload_names = [name.strip() for name in args.workloads.split(",") if name.strip()]
 unknown = [name for name in workload_names if name not in WORKLOAD_NAMES]
@@ -250,8 +261,8 @@ else:
     )
 print(
     f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
-    f"{args.rounds} rounds x {args.steps_per_window} steps per window, {args.warmup_steps} warm-up steps, "
-    f"t_val {args.t_val}"
+    f"{args.rounds} rounds x {args.steps_per_window} steps per window in chunks of {args.chunk_steps}, "
+    f"{args.warmup_steps} warm-up steps, t_val {args.t_val}"
 )
 print("a: SGD   b: SGD + MLRSNetScheduler   c: MetaTrainer   (times are medians over rounds, in ms/step)")
 # Other processes on the cores stall torch's worker threads, so say how busy the machine was.
@@ -288,18 +299,25 @@ for workload_name in workload_names:
             run.train(train_batches, args.warmup_steps)
         synchronize()
 
-        # Timed windows, round-robin with a rotating start, so that drift and order hit all kinds alike.
+        # Each round times one window per kind. The windows are cut into chunks run round-robin with a
+        # rotating start, so that a burst of load from other processes hits all three kinds alike.
         seconds_per_step = {kind: [] for kind in KINDS}
         for round_index in range(args.rounds):
-            shift = round_index % len(KINDS)
-            for kind in KINDS[shift:] + KINDS[:shift]:
-                # Collect now, so that Python's garbage collector does not run inside a window.
-                gc.collect()
-                synchronize()
-                start = time.perf_counter()
-                runs[kind].train(train_batches, args.steps_per_window)
-                synchronize()
-                seconds_per_step[kind].append((time.perf_counter() - start) / args.steps_per_window)
+            elapsed = {kind: 0.0 for kind in KINDS}
+            # Collect now and pause the garbage collector, as timeit does, so that it does not run inside a chunk.
+            gc.collect()
+            gc.disable()
+            for chunk_index in range(args.steps_per_window // args.chunk_steps):
+                shift = (round_index + chunk_index) % len(KINDS)
+                for kind in KINDS[shift:] + KINDS[:shift]:
+                    synchronize()
+                    start = time.perf_counter()
+                    runs[kind].train(train_batches, args.chunk_steps)
+                    synchronize()
+                    elapsed[kind] += time.perf_counter() - start
+            gc.enable()
+            for kind in KINDS:
+                seconds_per_step[kind].append(elapsed[kind] / args.steps_per_window)
 
         # Peak memory of a and c, over a window that contains a look-ahead of c.
         if device.type == "cuda":

@@ -90,3 +90,28 @@ def test_core_import_loads_no_tasks_experiments_or_plotting():
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == ""
+
+
+def test_demo_help_shows_config_defaults(capsys):
+    from mlrsnet.experiments import DemoConfig
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    defaults = DemoConfig()
+    assert f"(default: {len(defaults.seeds)})" in help_text
+    assert f"compared run (default: {defaults.epochs})" in help_text
+    assert f"meta-training run (default: {defaults.meta_epochs})" in help_text
+    assert f"look-aheads (default: {defaults.t_val})" in help_text
+    assert f"threads (default: {defaults.threads})" in help_text
+
+
+def test_demo_quick_writes_outputs(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--seeds", "2", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "±" in printed
+    for name in ["results.json", "results.csv", "summary.csv", "schedule.safetensors", "lr.png",
+                 "train_loss.png", "test_accuracy.png"]:
+        assert (out / name).stat().st_size > 0, name
+    assert json.loads((out / "results.json").read_text())["config"]["seeds"] == [0, 1]

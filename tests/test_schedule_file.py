@@ -194,3 +194,12 @@ def test_import_official_refuses_pickled_code(tmp_path):
     torch.save({"layer3.bias": torch.zeros(1), "payload": os.getcwd}, path)
     with pytest.raises(ScheduleFileError, match="weights_only=True"):
         import_official([path])
+
+
+def test_saved_file_permissions_follow_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = _schedule().save(tmp_path / "s.safetensors")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -7,6 +7,7 @@ exits with status 2 and one line on stderr. Other failures raise as usual.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default: runs/demo)")
     demo.add_argument("--seeds", type=_positive_int, default=None, help="number of seeds (default: 3)")
-    demo.add_argument("--epochs", type=_positive_int, default=None, help="epochs of each compared run (default: 10)")
+    demo.add_argument("--epochs", type=_positive_int, default=None, help="epochs of each compared run (default: 8)")
     demo.add_argument(
         "--meta-epochs", type=_positive_int, default=None, help="epochs of the meta-training run (default: 30)"
     )
@@ -117,7 +118,10 @@ def _run_demo(args: argparse.Namespace) -> int:
         "t_val": args.t_val,
         "threads": args.threads,
     }
-    config = config.replace(**{name: value for name, value in overrides.items() if value is not None})
+    try:
+        config = dataclasses.replace(config, **{name: value for name, value in overrides.items() if value is not None})
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     run_demo(config, args.out, progress=not args.no_progress)
     return 0
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .._version import __version__
+from .atomic import write_atomic
 from .gamma import RELEASED_GAMMA_RULE
 from .net import MLRSNet
 
@@ -120,16 +120,7 @@ class Schedule:
             for name, value in snapshot.items()
         }
         header = {"format": FORMAT_NAME, "mlrsnet": json.dumps(self.metadata(), sort_keys=True)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(descriptor)
-        try:
-            save_file(tensors, temporary, metadata=header)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, lambda temporary: save_file(tensors, str(temporary), metadata=header))
 
 
 def load_schedule(path: str | os.PathLike[str]) -> Schedule:

@@ -154,7 +154,12 @@ def meta_train(config: DemoConfig, out_dir: Path, *, progress: bool = True) -> M
 
 
 def _transfer_method(
-    name: str, model: torch.nn.Module, config: DemoConfig, schedule: Schedule, steps_per_epoch: int, num_classes: int
+    name: str,
+    model: torch.nn.Module,
+    config: DemoConfig,
+    schedule: Schedule,
+    steps_per_epoch: int,
+    num_classes: int,
 ) -> Method:
     if name != MLRSNET_METHOD:
         lr = config.adam_lr if name == "adam" else config.sgd_lr
@@ -183,13 +188,14 @@ def transfer_runs(config: DemoConfig, schedule_path: Path, *, progress: bool = T
     """Train a SmallCNN with each method of ``config.methods`` for every seed, all for the same epochs."""
     schedule = load_schedule(schedule_path)
     records = []
-    with tqdm(total=len(config.seeds) * len(config.methods), desc="transfer runs", unit="run", disable=not progress) as bar:
+    total_runs = len(config.seeds) * len(config.methods)
+    with tqdm(total=total_runs, desc="transfer runs", unit="run", disable=not progress) as bar:
         for seed in config.seeds:
             splits = _splits(config, seed)
             test_loader = _loader(splits.test, config.test_batch_size, None)
             for name in config.methods:
                 bar.set_postfix(method=name, seed=seed)
-                # Every method of a seed starts from the same weights and sees the same batches.
+                # Every method of a seed starts from the same weights and gets the same batch order.
                 train_loader = _loader(splits.train, config.train_batch_size, seed)
                 torch.manual_seed(seed)
                 in_channels = splits.input_shape[0]
@@ -201,7 +207,9 @@ def transfer_runs(config: DemoConfig, schedule_path: Path, *, progress: bool = T
     return records
 
 
-def _write_figures(config: DemoConfig, out_dir: Path, outcome: MetaTrainingOutcome, records: list[RunRecord]) -> dict[str, Path]:
+def _write_figures(
+    config: DemoConfig, out_dir: Path, outcome: MetaTrainingOutcome, records: list[RunRecord]
+) -> dict[str, Path]:
     first_seed = config.seeds[0]
     return {
         "lr_png": plot_lr(
@@ -230,8 +238,8 @@ def _write_figures(config: DemoConfig, out_dir: Path, outcome: MetaTrainingOutco
 
 
 def run_demo(
-    config: DemoConfig | None = None,
-    out_dir: str | os.PathLike[str] = "runs/demo",
+    config: DemoConfig,
+    out_dir: str | os.PathLike[str],
     progress: bool = True,
     report: Callable[[str], None] | None = print,
 ) -> DemoResult:
@@ -247,7 +255,6 @@ def run_demo(
     torch runs with ``config.threads`` intra-op threads, and the previous thread count is
     restored on return.
     """
-    config = DemoConfig() if config is None else config
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start_time = time.perf_counter()
@@ -276,7 +283,9 @@ def run_demo(
             "meta_trained_on": outcome.schedule.meta_trained_on,
             "run": outcome.run.to_dict(),
         },
-        "runs": [{"method": record.method, "seed": record.seed, "result": record.result.to_dict()} for record in records],
+        "runs": [
+            {"method": record.method, "seed": record.seed, "result": record.result.to_dict()} for record in records
+        ],
         "summary": [asdict(summary) for summary in summaries],
     }
     files["results_json"] = write_json(out_dir / "results.json", payload)

@@ -1,4 +1,4 @@
-"""Atomic file writes, so an interrupted demo never leaves a half-written output file."""
+"""Atomic file writes, so an interrupted run never leaves a half-written file."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(descriptor)
     try:
-        # mkstemp creates the file readable by its owner only; give it the permissions a
-        # plain open() would, so the outputs are as readable as other files in the folder.
-        os.chmod(temporary, 0o666 & ~_current_umask())
         write(Path(temporary))
+        # mkstemp creates the file readable by its owner only, and some writers keep that mode.
+        # Give it the permissions that a plain open() would, like other files in the folder.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
