@@ -6,9 +6,11 @@ Each training step is zero_grad, forward, cross-entropy loss, backward and the u
   b  the same SGD with MLRSNetScheduler: scheduler.step(loss), then optimizer.step()
   c  meta-training with MetaTrainer: trainer.step(loss), with a look-ahead every t_val steps
 
-The three run round-robin in one process, several rounds of equal windows, so that machine
-noise hits all of them alike; the median ms/step of each is reported with the ratios b/a
-and c/a, and the peak memory of c over a. The figures are printed to compare, never asserted.
+The three run in one process for several rounds. In each round every kind trains for a
+window of whole look-ahead periods, and the windows are cut into short chunks that run
+round-robin, so that load from other processes hits all three alike. The script prints the
+ms/step of each kind, the ratios b/a and c/a, and the peak memory of c over a, to compare;
+nothing is asserted.
 
 Run from the repository root:
     PYTHONPATH=src python benchmarks/step_overhead.py
@@ -52,12 +54,12 @@ TARGETS = {"b/a": 1.02, "c/a": 1.03, "mem c/a": 1.2}
 # options
 
 parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-parser.add_argument("--rounds", type=int, default=None, help="timed windows per configuration (default 5, 1 with --quick)")
+parser.add_argument("--rounds", type=int, default=None, help="timed windows per configuration (default 7, 1 with --quick)")
 parser.add_argument(
     "--steps-per-window",
     type=int,
     default=None,
-    help="training steps per timed window, a multiple of --t-val (default 200, 100 with --quick)",
+    help="training steps per timed window, a multiple of --t-val and --chunk-steps (default 200, 100 with --quick)",
 )
 parser.add_argument(
     "--chunk-steps",
@@ -76,12 +78,12 @@ parser.add_argument(
     default=",".join(WORKLOAD_NAMES),
     help=f"comma-separated workloads to run, from: {', '.join(WORKLOAD_NAMES)} (default: all)",
 )
-parser.add_argument("--quick", action="store_true", help="smoke check: one round of t_val steps")
+parser.add_argument("--quick", action="store_true", help="smoke check: one round of t_val steps, 5 warm-up steps")
 parser.add_argument("--seed", type=int, default=0, help="seed of the models, the schedule net and the data")
 args = parser.parse_args()
 
 if args.rounds is None:
-    args.rounds = 1 if args.quick else 5
+    args.rounds = 1 if args.quick else 7
 if args.steps_per_window is None:
     args.steps_per_window = args.t_val if args.quick else 2 * args.t_val
 if args.warmup_steps is None:
@@ -92,10 +94,11 @@ for flag, value, minimum in (
     ("--chunk-steps", args.chunk_steps, 1),
     ("--t-val", args.t_val, 1),
     ("--warmup-steps", args.warmup_steps, 0),
-    ("--threads", args.threads if args.threads is not None else 1, 1),
 ):
     if value < minimum:
         parser.error(f"{flag} must be at least {minimum}, got {value}")
+if args.threads is not None and args.threads < 1:
+    parser.error(f"--threads must be at least 1, got {args.threads}")
 # A window of whole look-ahead periods charges c its look-ahead cost at the true rate.
 if args.steps_per_window % args.t_val != 0:
     parser.error(
@@ -208,6 +211,18 @@ class Run:
             self.steps += 1
 
 
+def seconds_per_step(chunk_seconds_by_round):
+    """Return the per-step time from ``[round][chunk]`` times: the median over rounds of each chunk, summed.
+
+    Windows are whole look-ahead periods and start at the same step modulo t_val, so chunk j covers
+    the same steps of the period in every round. Its median over rounds drops bursts of load from
+    other processes, and the sum over chunks still counts the look-ahead chunk of c once per period.
+    """
+    chunk_count = len(chunk_seconds_by_round[0])
+    medians = [statistics.median(chunks[j] for chunks in chunk_seconds_by_round) for j in range(chunk_count)]
+    return sum(medians) / args.steps_per_window
+
+
 # -----------------------------------------------------------------------------
 # peak memory
 
@@ -216,8 +231,8 @@ def cpu_peak_bytes(run, batches, count):
     """Return the peak of live tensor bytes over ``count`` steps, from torch.profiler's memory timeline.
 
     The timeline counts every tensor allocated during the steps and every older tensor that
-    an op reads in them (parameters, gradients, optimizer state, batches), so it is the
-    training step's own memory, free of allocator caching and of the other runs in the process.
+    an op reads in them (parameters, gradients, optimizer state, batches). So the peak is the
+    training step's own memory, without allocator caching or the other runs in the process.
     """
     activities = [torch.profiler.ProfilerActivity.CPU]
     with torch.profiler.profile(activities=activities, profile_memory=True, record_shapes=True, with_stack=True) as prof:
@@ -236,7 +251,7 @@ def cpu_peak_bytes(run, batches, count):
 
 def cuda_peak_bytes(kind, initial_model, schedule, batches, meta_batches, total_steps):
     """Return torch.cuda.max_memory_allocated, less what was allocated before, over a fresh run of t_val + 2 steps."""
-    # NOTE: the --device cuda path has only been run on CPU-only machines, where it stops at the option check.
+    # NOTE: the --device cuda path has not been run on a GPU yet. On CPU-only machines it stops at the option check.
     gc.collect()
     torch.cuda.empty_cache()
     synchronize()
@@ -264,13 +279,18 @@ print(
     f"{args.rounds} rounds x {args.steps_per_window} steps per window in chunks of {args.chunk_steps}, "
     f"{args.warmup_steps} warm-up steps, t_val {args.t_val}"
 )
-print("a: SGD   b: SGD + MLRSNetScheduler   c: MetaTrainer   (times are medians over rounds, in ms/step)")
-# Other processes on the cores stall torch's worker threads, so say how busy the machine was.
+print("a: SGD   b: SGD + MLRSNetScheduler   c: MetaTrainer")
+print(
+    "ms/step: the median over rounds of each chunk's time, summed over the window and divided by its steps. "
+    "Ranges: min-max over rounds of the window-time ratio"
+)
+# Other processes on the cores stall torch's worker threads, so print how busy the machine was.
 if hasattr(os, "getloadavg"):
-    print(
-        f"load average over the last minute at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
-        "(near or above the CPU count, the figures are noisy; try --threads 1)"
-    )
+    load_average = os.getloadavg()[0]
+    busy_note = ""
+    if load_average >= os.cpu_count() / 2:
+        busy_note = ": the machine is busy, so the figures may be noisy. Rerun, or pass --threads 1"
+    print(f"load average over the last minute at start: {load_average:.2f} on {os.cpu_count()} CPUs{busy_note}")
 print(f"peak memory: {memory_method}")
 
 for workload_name in workload_names:
@@ -290,7 +310,7 @@ for workload_name in workload_names:
         initial_model = make_model().to(device)
         schedule_net = mlrsnet.MLRSNet()
         schedule = mlrsnet.Schedule(snapshots=[schedule_net.state_dict()] * 3)
-        # Long enough for timing and memory steps, so that b switches snapshots inside the timed part.
+        # Long enough for timing and memory steps, so that b switches snapshots at least once while timed.
         total_steps = args.warmup_steps + args.rounds * args.steps_per_window + 2 * args.t_val + 2
         runs = {kind: Run(kind, initial_model, schedule, meta_batches, total_steps) for kind in KINDS}
 
@@ -301,23 +321,21 @@ for workload_name in workload_names:
 
         # Each round times one window per kind. The windows are cut into chunks run round-robin with a
         # rotating start, so that a burst of load from other processes hits all three kinds alike.
-        seconds_per_step = {kind: [] for kind in KINDS}
+        chunk_count = args.steps_per_window // args.chunk_steps
+        chunk_seconds = {kind: [[0.0] * chunk_count for _ in range(args.rounds)] for kind in KINDS}
         for round_index in range(args.rounds):
-            elapsed = {kind: 0.0 for kind in KINDS}
             # Collect now and pause the garbage collector, as timeit does, so that it does not run inside a chunk.
             gc.collect()
             gc.disable()
-            for chunk_index in range(args.steps_per_window // args.chunk_steps):
+            for chunk_index in range(chunk_count):
                 shift = (round_index + chunk_index) % len(KINDS)
                 for kind in KINDS[shift:] + KINDS[:shift]:
                     synchronize()
                     start = time.perf_counter()
                     runs[kind].train(train_batches, args.chunk_steps)
                     synchronize()
-                    elapsed[kind] += time.perf_counter() - start
+                    chunk_seconds[kind][round_index][chunk_index] = time.perf_counter() - start
             gc.enable()
-            for kind in KINDS:
-                seconds_per_step[kind].append(elapsed[kind] / args.steps_per_window)
 
         # Peak memory of a and c, over a window that contains a look-ahead of c.
         if device.type == "cuda":
@@ -326,7 +344,7 @@ for workload_name in workload_names:
                 for kind in ("a", "c")
             }
         else:
-            # Bring c to a step that starts a look-ahead; a needs no alignment.
+            # Bring c to a step that starts a look-ahead. The steps of a are all alike, so a needs no alignment.
             runs["c"].train(train_batches, -runs["c"].steps % args.t_val)
             look_aheads_before = runs["c"].trainer.meta_batches_used
             peak = {kind: cpu_peak_bytes(runs[kind], train_batches, 2) for kind in ("a", "c")}
@@ -336,15 +354,16 @@ for workload_name in workload_names:
                     "look-aheads instead of 1, so its peak does not cover one; check the step alignment above"
                 )
 
-        median_ms = {kind: 1000 * statistics.median(values) for kind, values in seconds_per_step.items()}
+        median_ms = {kind: 1000 * seconds_per_step(chunk_seconds[kind]) for kind in KINDS}
+        window_seconds = {kind: [sum(chunks) for chunks in chunk_seconds[kind]] for kind in KINDS}
         ratios = {
             "b/a": median_ms["b"] / median_ms["a"],
             "c/a": median_ms["c"] / median_ms["a"],
             "mem c/a": peak["c"] / peak["a"],
         }
-        # Windows of one round ran back to back, so their ratio shows the noise between rounds.
+        # The windows of one round ran interleaved, so their ratio shows how much the rounds disagree.
         round_ratios = {
-            key: [numerator / denominator for numerator, denominator in zip(seconds_per_step[kind], seconds_per_step["a"])]
+            key: [numerator / denominator for numerator, denominator in zip(window_seconds[kind], window_seconds["a"])]
             for key, kind in (("b/a", "b"), ("c/a", "c"))
         }
         ranges = {key: f"{min(values):.3f}-{max(values):.3f}" for key, values in round_ratios.items()}

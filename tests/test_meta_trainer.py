@@ -314,3 +314,19 @@ def test_empty_meta_data_raises():
     loss.backward()
     with pytest.raises(ValueError, match="meta_data yielded no batches"):
         trainer.step(loss)
+
+
+def test_state_carried_across_epochs_in_fit():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(25, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = MetaTrainer(model, optimizer, [image_batch(99)], total_steps=9, t_val=2, gamma=0.2,
+                          net=MLRSNet(hidden_size=4), meta_lr=0.0, meta_weight_decay=0.0)
+    losses = []
+    trainer.fit([image_batch(i) for i in range(3)], epochs=3, on_step=lambda step, loss, lr: losses.append(loss))
+    state = None
+    with torch.no_grad():
+        for value in losses:
+            _, state = trainer.net(torch.tensor(value), state)
+    assert len(losses) == 9
+    assert torch.allclose(state[0][1], trainer.state[0][1], rtol=0, atol=1e-7)
