@@ -289,7 +289,7 @@ def test_resume_continues_identically():
         ({"total_steps": 0}, ValueError, "total_steps"),
         ({"t_val": 0}, ValueError, "t_val"),
         ({"num_snapshots": 20}, ValueError, "num_snapshots"),
-        ({"gamma": -1.0}, ValueError, "gamma must be positive"),
+        ({"gamma": -1.0}, ValueError, "gamma must be a positive finite number"),
         ({"gamma": None}, ValueError, "num_classes"),
         ({"gamma": None, "num_classes": 1}, ValueError, "num_classes"),
         ({"max_grad_norm": 0.0}, ValueError, "max_grad_norm"),

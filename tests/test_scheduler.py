@@ -229,7 +229,9 @@ def test_input_scale_override():
     "kwargs, message",
     [
         ({"total_steps": 0}, "total_steps"),
-        ({"gamma": 0.0}, "gamma must be positive"),
+        ({"gamma": 0.0}, "gamma must be a positive finite number"),
+        ({"gamma": float("inf")}, "gamma must be a positive finite number"),
+        ({"gamma": float("nan")}, "gamma must be a positive finite number"),
         ({"gamma": None}, "num_classes"),
         ({"gamma": None, "num_classes": 1}, "num_classes"),
         ({"gamma_window": 0}, "gamma_window"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import numbers
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -13,11 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .direction import update_direction
-from .gamma import check_num_classes, mean_initial_loss, released_gamma
+from .gamma import mean_initial_loss, released_gamma
 from .lookahead import BatchLoss, lookahead_lr_gradient
 from .net import MLRSNet, detach_state, stack_state, unstack_state
 from .param_groups import NonFiniteLossError, group_scales, loss_value, set_group_lrs
 from .schedule_file import Schedule, equal_switch_points
+from .validation import check_gamma_settings, check_positive_int
 from .batches import move_to_device
 
 logger = logging.getLogger(__name__)
@@ -99,19 +99,12 @@ class MetaTrainer:
         num_snapshots: int = 3,
         max_grad_norm: float | None = None,
     ) -> None:
-        _check_positive_int("total_steps", total_steps)
-        _check_positive_int("t_val", t_val)
-        _check_positive_int("num_snapshots", num_snapshots)
+        check_positive_int("total_steps", total_steps)
+        check_positive_int("t_val", t_val)
+        check_positive_int("num_snapshots", num_snapshots)
         if num_snapshots > total_steps:
             raise ValueError(f"num_snapshots ({num_snapshots}) cannot exceed total_steps ({total_steps})")
-        if gamma is not None and not float(gamma) > 0:
-            raise ValueError(f"gamma must be positive, got {gamma!r}")
-        if gamma is None and num_classes is None:
-            raise ValueError(
-                "pass gamma= (the LR scale), or num_classes= so that gamma is computed with the released rule"
-            )
-        if gamma is None:
-            check_num_classes(num_classes)
+        check_gamma_settings(gamma, num_classes)
         if max_grad_norm is not None and not float(max_grad_norm) > 0:
             raise ValueError(f"max_grad_norm must be positive or None, got {max_grad_norm!r}")
         if not isinstance(optimizer, (torch.optim.SGD, torch.optim.Adam)):
@@ -247,7 +240,7 @@ class MetaTrainer:
         ``train_data`` is measured first (one pass without gradients). ``on_step(step,
         loss, lr)`` is called after every step, to drive a progress bar.
         """
-        _check_positive_int("epochs", epochs)
+        check_positive_int("epochs", epochs)
         device = _device_of(self.model)
         if self.gamma is None:
             f0 = mean_initial_loss(
@@ -329,11 +322,6 @@ class MetaTrainer:
         self.meta_batches_used = 0
         for _ in range(used):
             self._next_meta_batch()
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _device_of(model: nn.Module) -> torch.device:

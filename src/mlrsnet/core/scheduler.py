@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 import warnings
 from collections import deque
@@ -11,10 +10,11 @@ from typing import Any
 
 import torch
 
-from .gamma import check_num_classes, released_gamma
+from .gamma import released_gamma
 from .net import stack_state, unstack_state
 from .param_groups import group_scales, loss_value, set_group_lrs
 from .schedule_file import Schedule, load_schedule
+from .validation import check_gamma_settings, check_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +72,9 @@ class MLRSNetScheduler:
         input_scale: float | None = None,
         gamma_window: int = 50,
     ) -> None:
-        if isinstance(total_steps, bool) or not isinstance(total_steps, numbers.Integral) or total_steps < 1:
-            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
-        if gamma is not None and not float(gamma) > 0:
-            raise ValueError(f"gamma must be positive, got {gamma!r}")
-        if gamma is None and num_classes is None:
-            raise ValueError(
-                "pass num_classes= (the number of classes, or the vocabulary size of a language model) "
-                "so that gamma can be estimated, or an explicit gamma="
-            )
-        if gamma is None:
-            check_num_classes(num_classes)
-        if isinstance(gamma_window, bool) or not isinstance(gamma_window, numbers.Integral) or gamma_window < 1:
-            raise ValueError(f"gamma_window must be a positive integer, got {gamma_window!r}")
+        check_positive_int("total_steps", total_steps)
+        check_gamma_settings(gamma, num_classes)
+        check_positive_int("gamma_window", gamma_window)
         if gamma is None and isinstance(optimizer, torch.optim.Adam):
             warnings.warn(
                 "the released gamma rule is sized for SGD (LRs near 0.1-0.5); with Adam pass an explicit gamma "
