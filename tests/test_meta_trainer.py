@@ -44,7 +44,7 @@ def _phi(net):
 
 def test_lr_is_gamma_times_net_output():
     model, optimizer, trainer = _setup(t_val=1000)
-    _run(model, optimizer, trainer, 1)  # step 0 holds the only look-ahead, so phi is fixed afterwards
+    _run(model, optimizer, trainer, 1)  # step 0 runs the only look-ahead, so phi is fixed afterwards
     probe = copy.deepcopy(trainer.net)
     state = trainer.state
     for i in range(1, 5):
@@ -117,7 +117,7 @@ def test_real_step_uses_updated_phi_from_same_state():
     assert torch.allclose(trainer.state[0][0], state_after[0][0])
 
 
-def test_meta_training_does_not_touch_model_beyond_real_step():
+def test_virtual_steps_leave_no_trace():
     # With meta_lr 0 the LR trajectory is fixed, so a run with a look-ahead every step must
     # produce the same model as a run whose look-aheads are few: the virtual steps leave no trace.
     model_a, optimizer_a, trainer_a = _setup(t_val=1, meta_lr=0.0, meta_weight_decay=0.0)
@@ -242,7 +242,7 @@ def test_param_groups_keep_their_ratio():
 
 
 def test_meta_gradient_lowers_too_large_lr():
-    # A huge gamma makes the look-ahead overshoot; the meta-gradient must push p down.
+    # A huge gamma makes the look-ahead overshoot, so the meta-gradient must push p down.
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(25, 3))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

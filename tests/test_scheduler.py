@@ -197,7 +197,7 @@ def test_non_finite_loss_is_value_error():
         scheduler.step(float("nan"))
 
 
-def test_past_total_steps_warns_once_and_keeps_last_snapshot():
+def test_past_total_steps_keeps_last_snapshot():
     scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=3, gamma=0.1)
     _drive(scheduler, _losses(3))
     with pytest.warns(UserWarning, match="past total_steps=3"):
