@@ -330,3 +330,14 @@ def test_state_carried_across_epochs_in_fit():
             _, state = trainer.net(torch.tensor(value), state)
     assert len(losses) == 9
     assert torch.allclose(state[0][1], trainer.state[0][1], rtol=0, atol=1e-7)
+
+
+def test_state_dict_loads_with_weights_only(tmp_path):
+    model, optimizer, trainer = _setup(total_steps=12, t_val=2, meta_lr=0.01)
+    _run(model, optimizer, trainer, 5)
+    path = tmp_path / "trainer.pt"
+    torch.save(trainer.state_dict(), path)
+    restored = torch.load(path, weights_only=True)
+    assert restored["step_count"] == 5
+    assert len(restored["snapshots"]) == 1
+    assert torch.equal(restored["lstm_state"], trainer.state_dict()["lstm_state"])

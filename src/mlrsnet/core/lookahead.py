@@ -71,11 +71,12 @@ def lookahead_lr_gradient(
         _check_scalar_loss(meta_loss)
         grads = torch.autograd.grad(meta_loss, [w for w, _ in moved], allow_unused=True)
 
-    # dL/dlr = -<grad L_val(w'), d>, accumulated in float64 to keep the sum exact enough.
-    lr_gradient = torch.zeros((), dtype=torch.float64, device=meta_loss.device)
+    # dL/dlr = -<grad L_val(w'), d>, accumulated in float64 (float32 on MPS, which has no float64).
+    dtype = torch.float32 if meta_loss.device.type == "mps" else torch.float64
+    lr_gradient = torch.zeros((), dtype=dtype, device=meta_loss.device)
     for grad, (_, d) in zip(grads, moved):
         if grad is not None:
-            lr_gradient -= torch.sum(grad.double() * d.double()).to(lr_gradient.device)
+            lr_gradient -= torch.sum(grad.to(dtype) * d.to(dtype)).to(lr_gradient.device)
     return meta_loss.detach(), lr_gradient
 
 
