@@ -144,3 +144,57 @@ def test_released_gamma_matches_examples(expected_outputs_path):
     for example in examples:
         gamma = released_gamma(example["initial_loss"], example["num_classes"])
         assert gamma == pytest.approx(example["gamma"], rel=1e-12)
+
+
+@pytest.mark.parametrize("num_layers", [1, 3])
+@pytest.mark.parametrize("dtype, tolerance", [(torch.float32, 1e-6), (torch.float64, 1e-13)])
+def test_predict_matches_forward(num_layers, dtype, tolerance):
+    torch.manual_seed(num_layers)
+    net = MLRSNet(hidden_size=10, num_layers=num_layers, input_scale=2.0).to(dtype)
+    fast_state = slow_state = None
+    for loss in [2.3, 1.7, 0.9, 0.4, 0.05, 3.0]:
+        p_fast, fast_state = net.predict(loss, fast_state)
+        with torch.no_grad():
+            p_slow, slow_state = net(torch.tensor(loss, dtype=dtype), slow_state)
+        assert p_fast == pytest.approx(p_slow.item(), rel=tolerance, abs=tolerance)
+        for (h_fast, c_fast), (h_slow, c_slow) in zip(fast_state, slow_state):
+            assert h_fast.shape == h_slow.shape
+            assert torch.allclose(h_fast, h_slow, rtol=tolerance, atol=tolerance)
+            assert torch.allclose(c_fast, c_slow, rtol=tolerance, atol=tolerance)
+
+
+def test_predict_follows_parameter_changes():
+    torch.manual_seed(0)
+    net = MLRSNet(hidden_size=8)
+    before, _ = net.predict(1.0)
+
+    optimizer = torch.optim.SGD(net.parameters(), lr=1.0)
+    net(1.0)[0].backward()
+    optimizer.step()
+    after_step, _ = net.predict(1.0)
+    with torch.no_grad():
+        expected, _ = net(1.0)
+    assert after_step != before
+    assert after_step == pytest.approx(expected.item(), rel=1e-6)
+
+    other = MLRSNet(hidden_size=8)
+    net.load_state_dict(other.state_dict())
+    assert net.predict(1.0)[0] == pytest.approx(other.predict(1.0)[0], rel=1e-6)
+
+    net = net.double()
+    with torch.no_grad():
+        expected, _ = net(torch.tensor(1.0, dtype=torch.float64))
+    assert net.predict(1.0)[0] == pytest.approx(expected.item(), rel=1e-13)
+
+
+def test_predict_reproduces_official_outputs(official_files, expected_outputs_path):
+    expected = json.loads(expected_outputs_path.read_text())
+    schedule = import_official(official_files)
+    for index, file in enumerate(official_files):
+        net = schedule.build_net(index, torch.float64)
+        state, outputs = None, []
+        for loss in expected["loss_sequence"]:
+            p, state = net.predict(loss, state)
+            outputs.append(p)
+        error = max(abs(a - b) for a, b in zip(outputs, expected["outputs"][file.name]))
+        assert error < 1e-9, (file.name, error)

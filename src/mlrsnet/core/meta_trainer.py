@@ -155,15 +155,12 @@ class MetaTrainer:
             logger.info("gamma = %.6g from the first training loss %.6g", self.gamma, value)
         if self.max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(self._trained_parameters(), self.max_grad_norm)
-        net_input = torch.tensor(value)
-
         if self.step_count % self.t_val == 0:
-            self._meta_step(net_input)
+            self._meta_step(torch.tensor(value))
 
         # The real step: the same state as the look-ahead, with the (possibly updated) phi.
-        with torch.no_grad():
-            p, new_state = self.net(net_input, self.state)
-        lr = self.gamma * float(p)
+        p, new_state = self.net.predict(value, self.state)
+        lr = self.gamma * p
         self.last_lr = set_group_lrs(self.optimizer, lr, self.group_scales)
         self.optimizer.step()
 

@@ -121,9 +121,8 @@ class MLRSNetScheduler:
         if index != self.active_snapshot and not self.gamma_given:
             gamma = released_gamma(sum(recent) / len(recent), self.num_classes)
             logger.info("step %d: snapshot %d, gamma = %.6g", self.step_count, index, gamma)
-        with torch.no_grad():
-            p, new_state = self.nets[index](value, self.state)
-        lr = gamma * float(p)
+        p, new_state = self.nets[index].predict(value, self.state)
+        lr = gamma * p
 
         self.gamma = gamma
         self.active_snapshot = index
