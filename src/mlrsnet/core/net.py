@@ -135,9 +135,9 @@ class MLRSNet(nn.Module):
         """Return ``p`` as a float and the next state, without autograd: the per-step fast path.
 
         Computes what :meth:`forward` computes for one loss (batch size 1), up to float
-        rounding, in about half its time (40 against 86 microseconds with hidden size 50 on one
-        CPU core). The weights are packed, detached, once (and
-        again after phi changes), so that a step takes about 15 tensor operations.
+        rounding, in about half its time: 40 against 86 microseconds with hidden size 50 on
+        one CPU core. The weights are packed, detached, once and again after phi changes,
+        so that a step takes about 15 tensor operations.
         """
         if state is None:
             state = self.initial_state()
