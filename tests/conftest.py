@@ -21,8 +21,11 @@ def _require(path: Path) -> Path:
     # In CI the shared folder is always there, so a missing file is a failure; elsewhere, a skip.
     if not path.exists():
         if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing; CI expects the shared folder beside the checkout")
-        pytest.skip(f"{path} is not present (set MLRSNET_SHARED to the shared folder)")
+            pytest.fail(
+                f"{path} is missing; CI expects the shared folder beside the checkout "
+                "(or MLRSNET_SHARED set to the folder that contains reference/official-mlrsnet)"
+            )
+        pytest.skip(f"{path} is not present (set MLRSNET_SHARED to the folder that contains reference/official-mlrsnet)")
     return path
 
 

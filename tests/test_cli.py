@@ -41,6 +41,9 @@ def test_info_prints_metadata(official_files, tmp_path, capsys):
         (["import-official", "missing.pth", "-o", "x.safetensors"], "checkpoint not found: missing.pth"),
         (["import-official", "a.pth"], "the following arguments are required: -o/--output"),
         (["info", "absent.safetensors"], "schedule file not found: absent.safetensors"),
+        (["info", "."], "is a folder; pass the path of a schedule file"),
+        (["import-official", "a.pth", "-o", "out.pth"], "name the output *.safetensors"),
+        (["demo", "--out", "/proc/mlrsnet-demo"], "cannot create the folder"),
     ],
 )
 def test_misuse_exits_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
@@ -115,3 +118,19 @@ def test_demo_quick_writes_outputs(tmp_path, capsys):
                  "train_loss.png", "test_accuracy.png"]:
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "results.json").read_text())["config"]["seeds"] == [0, 1]
+
+
+def test_import_official_rejects_text_file_clearly(official_files, tmp_path, capsys):
+    text = tmp_path / "notes.txt"
+    text.write_text("# not a checkpoint\n")
+    assert main(["import-official", str(official_files[0]), str(text), "-o", str(tmp_path / "x.safetensors")]) == 2
+    error = capsys.readouterr().err
+    assert "notes.txt: not a released MLR-SNet checkpoint" in error
+    assert "weights_only set to False" not in error
+    assert len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_import_official_warns_on_reversed_order(official_files, tmp_path):
+    with pytest.warns(UserWarning, match="not in epoch order"):
+        main(["import-official", *map(str, reversed(official_files)), "-o", str(tmp_path / "r.safetensors")])

@@ -341,3 +341,15 @@ def test_state_dict_loads_with_weights_only(tmp_path):
     assert restored["step_count"] == 5
     assert len(restored["snapshots"]) == 1
     assert torch.equal(restored["lstm_state"], trainer.state_dict()["lstm_state"])
+
+
+def test_adam_without_gamma_warns():
+    model = TinyBatchNormCNN()
+    with pytest.warns(UserWarning, match="explicit gamma"):
+        MetaTrainer(model, torch.optim.Adam(model.parameters()), [image_batch(0)], total_steps=3, num_classes=3)
+
+
+def test_load_incomplete_state_raises():
+    _, _, trainer = _setup()
+    with pytest.raises(ValueError, match=r"invalid meta-trainer state: missing \['gamma'"):
+        trainer.load_state_dict({"net": {}})

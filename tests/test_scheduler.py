@@ -200,7 +200,7 @@ def test_non_finite_loss_is_value_error():
 def test_past_total_steps_keeps_last_snapshot():
     scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=3, gamma=0.1)
     _drive(scheduler, _losses(3))
-    with pytest.warns(UserWarning, match="past total_steps=3"):
+    with pytest.warns(UserWarning, match="step 3 is past the last step of total_steps=3"):
         scheduler.step(1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -250,3 +250,26 @@ def test_zero_first_group_lr_with_several_groups_raises():
                                  {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.1}])
     with pytest.raises(ValueError, match="first group's LR must be positive"):
         MLRSNetScheduler(optimizer, _schedule(), total_steps=5, gamma=0.1)
+
+
+def test_resume_into_other_group_count_raises():
+    scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=10, gamma=0.3)
+    _drive(scheduler, _losses(2))
+    two_groups = torch.optim.SGD([{"params": [nn.Parameter(torch.zeros(1))], "lr": 0.1},
+                                  {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.01}])
+    with pytest.raises(ValueError, match="saved for 1 param groups, but the optimizer has 2"):
+        MLRSNetScheduler(two_groups, _schedule(), total_steps=10, gamma=0.3).load_state_dict(scheduler.state_dict())
+
+
+def test_load_incomplete_state_raises():
+    scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=10, gamma=0.3)
+    with pytest.raises(ValueError, match=r"invalid scheduler state: missing \[.*'schedule_fingerprint'"):
+        scheduler.load_state_dict({"foo": 1})
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, [1.0]])
+def test_non_numeric_loss_raises_type_error(bad):
+    scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=10, gamma=0.3)
+    with pytest.raises(TypeError, match="step 0: expected the training loss as a tensor or a number"):
+        scheduler.step(bad)
+    assert scheduler.step_count == 0

@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--t-val", type=_positive_int, default=None, help="steps between look-aheads (default: 2)")
     demo.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: 1)")
-    demo.add_argument("--quick", action="store_true", help="tiny settings that finish in seconds, for a smoke test")
+    demo.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test that finishes in seconds: 2 seeds, 2 epochs, a CNN of width 4 and a short meta-training",
+    )
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
     convert = commands.add_parser(
@@ -91,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "import-official":
+            if args.output.suffix != ".safetensors":
+                raise UsageError(f"-o {args.output}: schedule files are safetensors; name the output *.safetensors")
             schedule = import_official(args.checkpoints, args.output)
             print(f"wrote {args.output} ({schedule.num_snapshots} snapshots, switch points {schedule.switch_points})")
             return 0
@@ -107,6 +113,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder; pass a folder path")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {args.out}: cannot create the folder ({error.strerror}); pass a writable folder path") from error
     # The demo loads scikit-learn and matplotlib, which the other commands do not need.
     from .experiments.demo import DemoConfig, run_demo
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -113,6 +114,13 @@ class MetaTrainer:
                 f"got {type(optimizer).__name__}"
             )
 
+        if gamma is None and isinstance(optimizer, torch.optim.Adam):
+            warnings.warn(
+                "the released gamma rule is sized for SGD (LRs near 0.1-0.5); with Adam as the base optimizer "
+                "pass an explicit gamma such as 2e-3",
+                stacklevel=2,
+            )
+
         self.model = model
         self.optimizer = optimizer
         self.meta_data = meta_data
@@ -210,8 +218,9 @@ class MetaTrainer:
         elif self.step_count > self.total_steps and not self._warned_past_end:
             self._warned_past_end = True
             logger.warning(
-                "step %d is past total_steps=%d: training goes on, but every snapshot has been taken",
-                self.step_count,
+                "step %d is past the last step of total_steps=%d (steps count from 0): training goes on, "
+                "but every snapshot has been taken",
+                self.step_count - 1,
                 self.total_steps,
             )
 
@@ -307,6 +316,11 @@ class MetaTrainer:
         NOTE: with a shuffling DataLoader the replayed batches match only if its
         generator is restored too (seed it, or save and restore its state).
         """
+        missing = sorted(set(self.state_dict()) - set(state_dict))
+        if missing:
+            raise ValueError(
+                f"invalid meta-trainer state: missing {missing}; pass a dict returned by MetaTrainer.state_dict()"
+            )
         self.net.load_state_dict(state_dict["net"])
         self.meta_optimizer.load_state_dict(state_dict["meta_optimizer"])
         self.state = unstack_state(state_dict["lstm_state"])

@@ -8,6 +8,8 @@ and runs no code from the file.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,12 +57,22 @@ def load_official_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Te
     try:
         loaded: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or unsafe files
+        if "Weights only load failed" in str(error):
+            reason = "it holds objects other than tensors, which weights_only=True rejects"
+        else:
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'unreadable'}"
         raise ScheduleFileError(
-            f"{path}: cannot be read as a released MLR-SNet checkpoint with weights_only=True ({error})"
+            f"{path}: not a released MLR-SNet checkpoint ({reason}); pass the files `mlr_snet 1.pth`, "
+            "`mlr_snet 100.pth` and `mlr_snet 200.pth` released with the paper"
         ) from error
     if not isinstance(loaded, dict):
         raise ScheduleFileError(f"{path}: expected a state dict, found a {type(loaded).__name__}")
     return convert_official_state_dict(loaded, source=str(path))
+
+
+def _epoch_in_name(path: str | os.PathLike[str]) -> int | None:
+    match = re.search(r"(\d+)\.pth$", Path(path).name)
+    return int(match.group(1)) if match else None
 
 
 def import_official(
@@ -74,6 +86,13 @@ def import_official(
     """
     if not paths:
         raise ValueError("pass at least one released checkpoint")
+    epochs = [_epoch_in_name(path) for path in paths]
+    if None not in epochs and epochs != sorted(epochs):
+        warnings.warn(
+            f"the checkpoints are not in epoch order ({', '.join(Path(path).name for path in paths)}); "
+            "snapshot i is used in the i-th part of a run, so pass them in the order they were saved",
+            stacklevel=2,
+        )
     snapshots = [load_official_checkpoint(path) for path in paths]
     try:
         schedule = Schedule(

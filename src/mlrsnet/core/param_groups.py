@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -21,8 +22,10 @@ def loss_value(loss: torch.Tensor | float, step: int) -> float:
         if loss.numel() != 1:
             raise ValueError(f"step {step}: expected a scalar training loss, got a tensor of shape {tuple(loss.shape)}")
         value = float(loss.detach())
-    else:
+    elif isinstance(loss, numbers.Real):
         value = float(loss)
+    else:
+        raise TypeError(f"step {step}: expected the training loss as a tensor or a number, got {type(loss).__name__}")
     if not math.isfinite(value):
         raise NonFiniteLossError(
             f"step {step}: the training loss is {value}; the schedule net needs a finite loss. "

@@ -132,6 +132,8 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
             names or shapes do not match its architecture. The message names the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ScheduleFileError(f"{path} is a folder; pass the path of a schedule file (.safetensors) inside it")
     if not path.is_file():
         raise FileNotFoundError(f"schedule file not found: {path}")
     try:
@@ -147,7 +149,7 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
     if metadata.get("format") != FORMAT_NAME or "mlrsnet" not in metadata:
         raise ScheduleFileError(
             f"{path}: a safetensors file, but not an mlrsnet schedule (its metadata has no "
-            f"format={FORMAT_NAME!r}); write schedules with Schedule.save or `mlrsnet meta-train`"
+            f"format={FORMAT_NAME!r}); write schedules with MetaTrainer.schedule().save() or `mlrsnet import-official`"
         )
     try:
         meta = json.loads(metadata["mlrsnet"])

@@ -134,8 +134,8 @@ class MLRSNetScheduler:
         if self.step_count > self.total_steps and not self._warned_past_end:
             self._warned_past_end = True
             warnings.warn(
-                f"step {self.step_count} is past total_steps={self.total_steps}; the last snapshot stays in use. "
-                "Pass the run's real length as total_steps",
+                f"step {self.step_count - 1} is past the last step of total_steps={self.total_steps} (steps count "
+                "from 0); the last snapshot stays in use. Pass the run's real length as total_steps",
                 stacklevel=2,
             )
 
@@ -172,8 +172,20 @@ class MLRSNetScheduler:
         this scheduler was built with, as in ``torch.optim.lr_scheduler``.
 
         Raises:
-            ValueError: if the state was saved with a different schedule.
+            ValueError: if keys are missing, or the state was saved with a different schedule
+                or for an optimizer with another number of param groups.
         """
+        missing = sorted(set(self.state_dict()) - set(state_dict))
+        if missing:
+            raise ValueError(
+                f"invalid scheduler state: missing {missing}; pass a dict returned by MLRSNetScheduler.state_dict()"
+            )
+        saved_groups = len(state_dict["group_scales"])
+        if saved_groups != len(self.optimizer.param_groups):
+            raise ValueError(
+                f"this scheduler state was saved for {saved_groups} param groups, but the optimizer has "
+                f"{len(self.optimizer.param_groups)}; rebuild the optimizer with the param groups of the saved run"
+            )
         if state_dict["schedule_fingerprint"] != self.schedule.fingerprint():
             raise ValueError(
                 "this scheduler state was saved with a different schedule (the snapshot weights differ); "
