@@ -38,6 +38,8 @@ def test_info_prints_metadata(official_files, tmp_path, capsys):
         (["demo", "--epochs", "0"], "expected a positive integer, got '0'"),
         (["demo", "--seeds", "many"], "expected a positive integer, got 'many'"),
         (["demo", "--bogus-flag"], "unrecognized arguments: --bogus-flag"),
+        (["demo", "--sgd-lr", "nan"], "expected a positive number, got 'nan'"),
+        (["demo", "--sgd-lr", "-0.1"], "expected a positive number, got '-0.1'"),
         (["import-official", "missing.pth", "-o", "x.safetensors"], "checkpoint not found: missing.pth"),
         (["import-official", "a.pth"], "the following arguments are required: -o/--output"),
         (["info", "absent.safetensors"], "schedule file not found: absent.safetensors"),
@@ -107,6 +109,7 @@ def test_demo_help_shows_config_defaults(capsys):
     assert f"meta-training run (default: {defaults.meta_epochs})" in help_text
     assert f"look-aheads (default: {defaults.t_val})" in help_text
     assert f"threads (default: {defaults.threads})" in help_text
+    assert f"SGD baselines (default: {defaults.sgd_lr})" in help_text
 
 
 def test_demo_quick_writes_outputs(tmp_path, capsys):

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mlrsnet", description="Meta-learned, transferable learning-rate schedules (MLR-SNet).")
     parser.add_argument("--version", action="version", version=f"mlrsnet {__version__}")
@@ -60,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--meta-epochs", type=_positive_int, default=None, help="epochs of the meta-training run (default: 30)"
     )
     demo.add_argument("--t-val", type=_positive_int, default=None, help="steps between look-aheads (default: 2)")
+    demo.add_argument(
+        "--sgd-lr",
+        type=_positive_float,
+        default=None,
+        help="initial LR of the SGD baselines (default: 0.1); the transferred schedule sets its own",
+    )
     demo.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: 1)")
     demo.add_argument(
         "--quick",
@@ -126,6 +143,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         "epochs": args.epochs,
         "meta_epochs": args.meta_epochs,
         "t_val": args.t_val,
+        "sgd_lr": args.sgd_lr,
         "threads": args.threads,
     }
     try:
