@@ -35,7 +35,8 @@ def plot_lr(
 ) -> Path:
     """Plot the LR per step of meta-training (left panel) and of every run in ``records`` (right).
 
-    Both panels have a log y-axis. Pass the runs of one seed, so that each method has one line.
+    The transfer panel has a log y-axis. The meta-training panel has one only when its LR
+    spans more than a factor of 10. Pass the runs of one seed, so that each method has one line.
     """
     from matplotlib.figure import Figure
 
@@ -50,8 +51,11 @@ def plot_lr(
     transfer_axes.set_title(transfer_title)
     transfer_axes.legend(fontsize="small")
 
+    transfer_axes.set_yscale("log")
+    meta_lrs = [lr for lr in meta_run.lr_per_step if lr > 0]
+    if meta_lrs and max(meta_lrs) > 10 * min(meta_lrs):
+        meta_axes.set_yscale("log")
     for axes in (meta_axes, transfer_axes):
-        axes.set_yscale("log")
         axes.set_xlabel("optimizer step")
         axes.set_ylabel("learning rate")
         axes.grid(True, which="both", alpha=0.3)
