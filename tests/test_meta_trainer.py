@@ -353,3 +353,22 @@ def test_load_incomplete_state_raises():
     _, _, trainer = _setup()
     with pytest.raises(ValueError, match=r"invalid meta-trainer state: missing \['gamma'"):
         trainer.load_state_dict({"net": {}})
+
+
+def test_bfloat16_autocast_forward_trains():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(25, 16), nn.ReLU(), nn.Linear(16, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = MetaTrainer(model, optimizer, [image_batch(99)], total_steps=10, t_val=2, num_classes=3)
+    inputs, targets = image_batch(0)
+    losses = []
+    for _ in range(10):
+        optimizer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = nn.functional.cross_entropy(model(inputs), targets)
+        loss.backward()
+        trainer.step(loss)
+        losses.append(loss.item())
+    assert trainer.last_meta_loss is not None
+    assert len(trainer.snapshots) == 3
+    assert losses[-1] < losses[0]
