@@ -57,3 +57,13 @@ def test_mean_initial_loss_weights_batches_and_keeps_batchnorm():
 def test_mean_initial_loss_needs_batches():
     with pytest.raises(ValueError, match="no batches"):
         mean_initial_loss(nn.Linear(2, 2), [], supervised_loss(nn.functional.cross_entropy))
+
+
+def test_rule_from_perplexity_for_language_models():
+    loss = math.log(10000)
+    perplexity = 10000.0
+    expected = abs(math.sqrt(perplexity) * math.log(perplexity * 10000) / 10000**0.25 / 4)
+    assert released_gamma(loss, 10000, from_perplexity=True) == pytest.approx(expected, rel=1e-12)
+    assert released_gamma(loss, 10000, from_perplexity=True) == pytest.approx(46.05, rel=1e-3)
+    with pytest.raises(ValueError, match="overflows"):
+        released_gamma(800.0, 10000, from_perplexity=True)

@@ -372,3 +372,9 @@ def test_bfloat16_autocast_forward_trains():
     assert trainer.last_meta_loss is not None
     assert len(trainer.snapshots) == 3
     assert losses[-1] < losses[0]
+
+
+def test_gamma_from_perplexity_in_meta_training():
+    _, _, trainer = _setup(gamma=None, num_classes=10000, initial_loss=9.21, gamma_from_perplexity=True)
+    assert trainer.gamma == pytest.approx(released_gamma(9.21, 10000, from_perplexity=True))
+    assert trainer.gamma > 40

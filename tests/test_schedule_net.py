@@ -187,6 +187,28 @@ def test_predict_follows_parameter_changes():
     assert net.predict(1.0)[0] == pytest.approx(expected.item(), rel=1e-13)
 
 
+@pytest.mark.parametrize("change", ["fused_adam", "replace_parameter", "assign_load", "edit_data"])
+def test_predict_sees_every_kind_of_update(change):
+    torch.manual_seed(0)
+    net = MLRSNet(hidden_size=8)
+    before, _ = net.predict(1.0)
+    if change == "fused_adam":
+        optimizer = torch.optim.Adam(net.parameters(), lr=0.1, fused=True)
+        net(1.0)[0].backward()
+        optimizer.step()
+    elif change == "replace_parameter":
+        net.readout.weight = torch.nn.Parameter(torch.ones(1, 8))
+    elif change == "assign_load":
+        net.load_state_dict(MLRSNet(hidden_size=8).state_dict(), assign=True)
+    else:
+        net.cells[0].hidden_path[2].bias.data.mul_(3.0)
+    after, _ = net.predict(1.0)
+    with torch.no_grad():
+        expected, _ = net(1.0)
+    assert after != before
+    assert after == pytest.approx(expected.item(), rel=1e-6)
+
+
 def test_predict_reproduces_official_outputs(official_files, expected_outputs_path):
     expected = json.loads(expected_outputs_path.read_text())
     schedule = import_official(official_files)

@@ -273,3 +273,16 @@ def test_non_numeric_loss_raises_type_error(bad):
     with pytest.raises(TypeError, match="step 0: expected the training loss as a tensor or a number"):
         scheduler.step(bad)
     assert scheduler.step_count == 0
+
+
+def test_gamma_from_perplexity_uses_exp_of_losses():
+    losses = [9.2, 9.1, 9.0, 8.0, 7.5, 7.0]
+    scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=6, num_classes=10000, gamma_window=2,
+                                 gamma_from_perplexity=True, input_scale=9.21)
+    gammas = []
+    for loss in losses:
+        scheduler.step(loss)
+        gammas.append(scheduler.gamma)
+    assert gammas[0] == pytest.approx(released_gamma(9.2, 10000, from_perplexity=True))
+    assert gammas[2] == pytest.approx(released_gamma((9.1 + 9.0) / 2, 10000, from_perplexity=True))
+    assert gammas[0] > 40

@@ -13,22 +13,28 @@ import torch
 RELEASED_GAMMA_RULE = "|sqrt(f0) * ln(f0 * C) / C**(1/4) / 4|"
 
 
-def released_gamma(initial_loss: float, num_classes: int) -> float:
+def released_gamma(initial_loss: float, num_classes: int, *, from_perplexity: bool = False) -> float:
     """Compute gamma with the rule of the released MLR-SNet code.
 
-    ``gamma = |sqrt(f0) * ln(f0 * C) / C**(1/4) / 4|`` where ``f0`` is the model's
-    mean training loss before training and ``C`` the number of classes (the
-    vocabulary size V for a language model, with ``f0`` the loss, not the perplexity).
+    ``gamma = |sqrt(f0) * ln(f0 * C) / C**(1/4) / 4|`` where ``C`` is the number of
+    classes and ``f0`` the model's mean training loss before training. The released
+    language-model code uses the vocabulary size V as ``C`` and the training perplexity
+    ``exp(loss)`` as ``f0``: pass ``from_perplexity=True`` for that.
 
     Args:
-        initial_loss: ``f0``, a positive finite loss.
+        initial_loss: a positive finite mean cross-entropy loss.
         num_classes: ``C``, an integer >= 2.
+        from_perplexity: use ``f0 = exp(initial_loss)``.
 
     Raises:
         ValueError: for a non-finite or non-positive loss, a class count below 2, or a
             loss for which the rule gives gamma = 0 (``f0 * C == 1``).
     """
     f0 = float(initial_loss)
+    if from_perplexity:
+        if f0 > 700:
+            raise ValueError(f"the perplexity exp({f0}) overflows; pass an explicit gamma instead")
+        f0 = math.exp(f0)
     if not math.isfinite(f0) or f0 <= 0:
         raise ValueError(
             f"initial_loss must be a positive finite number to compute gamma, got {initial_loss!r}; "

@@ -79,6 +79,8 @@ class MetaTrainer:
         meta_lr, meta_weight_decay: Adam settings for phi.
         num_snapshots: ``k``, the number of snapshots (and parts of the run).
         max_grad_norm: clip the model's gradient norm to this before each step, if set.
+        gamma_from_perplexity: apply the gamma rule to the perplexity ``exp(loss)``, as the
+            released language-model code does (with ``num_classes`` = the vocabulary size).
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class MetaTrainer:
         meta_weight_decay: float = 1e-4,
         num_snapshots: int = 3,
         max_grad_norm: float | None = None,
+        gamma_from_perplexity: bool = False,
     ) -> None:
         check_positive_int("total_steps", total_steps)
         check_positive_int("t_val", t_val)
@@ -129,8 +132,9 @@ class MetaTrainer:
         self.t_val = int(t_val)
         self.gamma = None if gamma is None else float(gamma)
         self.num_classes = num_classes
+        self.gamma_from_perplexity = bool(gamma_from_perplexity)
         if self.gamma is None and initial_loss is not None:
-            self.gamma = released_gamma(initial_loss, num_classes)
+            self.gamma = self._released_gamma(initial_loss)
         self.net = net if net is not None else MLRSNet()
         self.meta_optimizer = torch.optim.Adam(self.net.parameters(), lr=meta_lr, weight_decay=meta_weight_decay)
         self.num_snapshots = int(num_snapshots)
@@ -159,7 +163,7 @@ class MetaTrainer:
         """
         value = loss_value(loss, self.step_count)
         if self.gamma is None:
-            self.gamma = released_gamma(value, self.num_classes)
+            self.gamma = self._released_gamma(value)
             logger.info("gamma = %.6g from the first training loss %.6g", self.gamma, value)
         if self.max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(self._trained_parameters(), self.max_grad_norm)
@@ -177,6 +181,9 @@ class MetaTrainer:
         self.step_count += 1
         self._take_snapshot_if_due()
         return lr
+
+    def _released_gamma(self, loss: float) -> float:
+        return released_gamma(loss, self.num_classes, from_perplexity=self.gamma_from_perplexity)
 
     def _meta_step(self, net_input: torch.Tensor) -> None:
         directions = update_direction(self.optimizer, self.group_scales)
@@ -252,7 +259,7 @@ class MetaTrainer:
             f0 = mean_initial_loss(
                 self.model, (move_to_device(batch, device) for batch in train_data), self.batch_loss
             )
-            self.gamma = released_gamma(f0, self.num_classes)
+            self.gamma = self._released_gamma(f0)
             logger.info("gamma = %.6g from the initial mean training loss %.6g", self.gamma, f0)
 
         epoch_losses = []
@@ -283,7 +290,12 @@ class MetaTrainer:
                 f"only {len(self.snapshots)} of {self.num_snapshots} snapshots have been taken by step "
                 f"{self.step_count}; train to step {self.total_steps} first"
             )
-        trained_on = {"steps": self.total_steps, "t_val": self.t_val, "gamma": self.gamma}
+        trained_on = {
+            "steps": self.total_steps,
+            "t_val": self.t_val,
+            "gamma": self.gamma,
+            "gamma_from_perplexity": self.gamma_from_perplexity,
+        }
         trained_on.update(meta_trained_on or {})
         return Schedule(
             snapshots=[dict(snapshot) for snapshot in self.snapshots],

@@ -92,9 +92,6 @@ class MLRSNet(nn.Module):
         sizes = [1] + [self.hidden_size] * (self.num_layers - 1)
         self.cells = nn.ModuleList(ScheduleCell(size, self.hidden_size) for size in sizes)
         self.readout = nn.Linear(self.hidden_size, 1)
-        # For predict(): the parameter objects stay the same under .to() and load_state_dict.
-        self._parameter_list = list(self.parameters())
-        self._packed_key: tuple | None = None
 
     def initial_state(self, batch_size: int = 1) -> State:
         """Return the zero state the net starts from, on the net's device and dtype."""
@@ -135,32 +132,36 @@ class MLRSNet(nn.Module):
         """Return ``p`` as a float and the next state, without autograd: the per-step fast path.
 
         Computes what :meth:`forward` computes for one loss (batch size 1), up to float
-        rounding, in about half its time: 40 against 86 microseconds with hidden size 50 on
-        one CPU core. The weights are packed, detached, once and again after phi changes,
-        so that a step takes about 15 tensor operations.
+        rounding, in about 70% of its time (about 60 against 85 microseconds with hidden
+        size 50 on one CPU core), because it calls the tensor operations directly instead
+        of going through the submodules. It reads the current parameters at every call.
         """
         if state is None:
             state = self.initial_state()
         self._check_state(state)
-        layers, readout_weight, readout_bias = self._packed_weights()
         d = self.hidden_size
         layer_input: torch.Tensor | float = float(loss) / self.input_scale
         new_state = []
-        for index, ((h, c), packed) in enumerate(zip(state, layers)):
-            input_weight, input_bias, hidden_weight, hidden_bias, gate_weight, gate_bias = packed
-            if index == 0:
-                input_hidden = torch.add(input_bias, input_weight[:, 0], alpha=layer_input)
-            else:
-                input_hidden = torch.addmv(input_bias, input_weight, layer_input)
-            hidden_hidden = torch.addmv(hidden_bias, hidden_weight, h[0])
-            features = torch.cat([input_hidden.relu_(), hidden_hidden.relu_()])
-            gates = torch.addmv(gate_bias, gate_weight, features)
-            sigmoids = gates[: 3 * d].sigmoid()
-            c_new = torch.addcmul(sigmoids[d : 2 * d] * c[0], sigmoids[:d], gates[3 * d :].tanh())
-            h_new = sigmoids[2 * d :] * c_new.tanh()
-            new_state.append((h_new.unsqueeze(0), c_new.unsqueeze(0)))
-            layer_input = h_new
-        p = torch.sigmoid(torch.dot(readout_weight, layer_input) + readout_bias)
+        with torch.no_grad():
+            for index, ((h, c), cell) in enumerate(zip(state, self.cells)):
+                input_first, input_second = _linear_parameters(cell.input_path)
+                hidden_first, hidden_second = _linear_parameters(cell.hidden_path)
+                if index == 0:
+                    input_hidden = torch.add(input_first["bias"], input_first["weight"][:, 0], alpha=layer_input)
+                else:
+                    input_hidden = torch.addmv(input_first["bias"], input_first["weight"], layer_input)
+                hidden_hidden = torch.addmv(hidden_first["bias"], hidden_first["weight"], h[0])
+                gates = torch.addmv(input_second["bias"], input_second["weight"], input_hidden.relu_())
+                gates = torch.addmv(gates, hidden_second["weight"], hidden_hidden.relu_())
+                gates.add_(hidden_second["bias"])
+                gates[d : 2 * d] += FORGET_GATE_SHIFT
+                sigmoids = gates[: 3 * d].sigmoid()
+                c_new = torch.addcmul(sigmoids[d : 2 * d] * c[0], sigmoids[:d], gates[3 * d :].tanh())
+                h_new = sigmoids[2 * d :] * c_new.tanh()
+                new_state.append((h_new.unsqueeze(0), c_new.unsqueeze(0)))
+                layer_input = h_new
+            readout = self._modules["readout"]._parameters
+            p = torch.sigmoid(torch.dot(readout["weight"][0], layer_input) + readout["bias"][0])
         return float(p), tuple(new_state)
 
     def _check_state(self, state: State) -> None:
@@ -170,34 +171,15 @@ class MLRSNet(nn.Module):
                 "pass the state returned by this net, or None for the zero state"
             )
 
-    def _packed_weights(self) -> tuple[list[tuple[torch.Tensor, ...]], torch.Tensor, torch.Tensor]:
-        # Parameters change in place (an optimizer step, load_state_dict) or get new storage
-        # (.to()); their version counters and storage addresses detect both.
-        key = tuple((param.data_ptr(), param._version) for param in self._parameter_list)
-        if self._packed_key != key:
-            layers = []
-            for cell in self.cells:
-                input_first, input_second = cell.input_path[0], cell.input_path[2]
-                hidden_first, hidden_second = cell.hidden_path[0], cell.hidden_path[2]
-                gate_weight = torch.cat([input_second.weight, hidden_second.weight], dim=1).detach()
-                gate_bias = (input_second.bias + hidden_second.bias).detach().clone()
-                gate_bias[self.hidden_size : 2 * self.hidden_size] += FORGET_GATE_SHIFT
-                layers.append(
-                    (
-                        input_first.weight.detach(),
-                        input_first.bias.detach(),
-                        hidden_first.weight.detach(),
-                        hidden_first.bias.detach(),
-                        gate_weight,
-                        gate_bias,
-                    )
-                )
-            self._packed = (layers, self.readout.weight.detach()[0], self.readout.bias.detach()[0])
-            self._packed_key = key
-        return self._packed
-
     def extra_repr(self) -> str:
         return f"hidden_size={self.hidden_size}, num_layers={self.num_layers}, input_scale={self.input_scale}"
+
+
+def _linear_parameters(path: nn.Sequential) -> tuple[dict, dict]:
+    # Direct dict lookups: much faster than attribute access through nn.Module, and always
+    # the current tensors, also after a parameter is replaced.
+    layers = path._modules
+    return layers["0"]._parameters, layers["2"]._parameters
 
 
 def detach_state(state: State) -> State:

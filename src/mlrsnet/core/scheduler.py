@@ -30,9 +30,9 @@ class MLRSNetScheduler:
     Gamma: when ``gamma`` is given it is used as given for the whole run. Otherwise it is
     computed with the released rule ``|sqrt(f) * ln(f * C) / C**(1/4) / 4|`` at the start
     and again at every snapshot switch, where ``f`` is the mean of the last ``gamma_window``
-    training losses passed to :meth:`step` (the current one included; at the start, the
-    first loss alone) and ``C`` is ``num_classes``. The rule is sized for SGD; with Adam,
-    pass an explicit gamma.
+    training losses passed to :meth:`step` (the current one included, and at the start the
+    first loss alone), or ``exp`` of that mean with ``gamma_from_perplexity``. ``C`` is
+    ``num_classes``. The rule is sized for SGD, so with Adam pass an explicit gamma.
 
     Call :meth:`step` with the loss of the current mini-batch after ``loss.backward()``
     and before ``optimizer.step()``, so that each step's LR comes from that step's loss as
@@ -59,6 +59,8 @@ class MLRSNetScheduler:
         input_scale: divides the loss before it enters the net; the schedule's own value
             when None. The released language-model code uses ln(V).
         gamma_window: how many recent losses the gamma estimate averages.
+        gamma_from_perplexity: apply the gamma rule to ``exp(f)``, the perplexity, as the
+            released language-model code does (with ``num_classes`` = the vocabulary size).
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class MLRSNetScheduler:
         num_classes: int | None = None,
         input_scale: float | None = None,
         gamma_window: int = 50,
+        gamma_from_perplexity: bool = False,
     ) -> None:
         check_positive_int("total_steps", total_steps)
         check_gamma_settings(gamma, num_classes)
@@ -95,6 +98,7 @@ class MLRSNetScheduler:
         self.gamma_given = gamma is not None
         self.num_classes = num_classes
         self.gamma_window = int(gamma_window)
+        self.gamma_from_perplexity = bool(gamma_from_perplexity)
         self.group_scales = group_scales(optimizer)
 
         self.step_count = 0
@@ -119,7 +123,8 @@ class MLRSNetScheduler:
         gamma = self.gamma
         recent = [*self.recent_losses, value][-self.gamma_window :]
         if index != self.active_snapshot and not self.gamma_given:
-            gamma = released_gamma(sum(recent) / len(recent), self.num_classes)
+            mean_loss = sum(recent) / len(recent)
+            gamma = released_gamma(mean_loss, self.num_classes, from_perplexity=self.gamma_from_perplexity)
             logger.info("step %d: snapshot %d, gamma = %.6g", self.step_count, index, gamma)
         p, new_state = self.nets[index].predict(value, self.state)
         lr = gamma * p
@@ -157,6 +162,7 @@ class MLRSNetScheduler:
             "num_classes": self.num_classes,
             "input_scale": self.input_scale,
             "gamma_window": self.gamma_window,
+            "gamma_from_perplexity": self.gamma_from_perplexity,
             "group_scales": list(self.group_scales),
             "active_snapshot": self.active_snapshot,
             "recent_losses": list(self.recent_losses),
@@ -200,6 +206,7 @@ class MLRSNetScheduler:
         for net in self.nets:
             net.input_scale = self.input_scale
         self.gamma_window = int(state_dict["gamma_window"])
+        self.gamma_from_perplexity = bool(state_dict["gamma_from_perplexity"])
         self.group_scales = [float(scale) for scale in state_dict["group_scales"]]
         self.active_snapshot = state_dict["active_snapshot"]
         self.recent_losses = deque((float(x) for x in state_dict["recent_losses"]), maxlen=self.gamma_window)
