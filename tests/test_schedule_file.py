@@ -203,3 +203,40 @@ def test_saved_file_permissions_follow_umask(tmp_path):
     finally:
         os.umask(previous)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"switch_points": 5}, "switch points must be a list of numbers"),
+        ({"switch_points": [0, None]}, "switch points must be a list of numbers"),
+        ({"num_snapshots": 2, "switch_points": [0.0, float("nan")]}, "metadata lists 2 snapshots"),
+        ({"meta_trained_on": [1, 2]}, "meta_trained_on must be a dict"),
+        ({"num_snapshots": 10**10}, "metadata lists 10000000000 snapshots"),
+        ({"architecture": {"name": "MLRSNet", "hidden_size": 200000, "num_layers": 1}}, "has shape"),
+        ({"architecture": {"name": "MLRSNet", "hidden_size": 6.7, "num_layers": 1}}, "hidden_size must be an integer"),
+        ({"format_version": -3}, "format_version must be an integer >= 1"),
+        ({"num_snapshots": True}, "num_snapshots must be an integer"),
+    ],
+)
+def test_malformed_metadata_raises_schedule_file_error(tmp_path, change, message):
+    tensors = {f"snapshot.0.{name}": value for name, value in MLRSNet(hidden_size=6).state_dict().items()}
+    meta = _valid_meta()
+    meta.update(change)
+    path = tmp_path / "odd.safetensors"
+    _write_raw(path, tensors, meta)
+    with pytest.raises(ScheduleFileError, match=rf"odd\.safetensors: .*{message}"):
+        load_schedule(path)
+
+
+def test_nan_switch_point_rejected():
+    snapshots = [MLRSNet(hidden_size=4).state_dict()] * 2
+    with pytest.raises(ValueError, match="switch points must start at 0"):
+        Schedule(snapshots=snapshots, hidden_size=4, switch_points=[0.0, float("nan")])
+
+
+def test_import_official_rejects_non_string_keys(tmp_path):
+    path = tmp_path / "numbers.pth"
+    torch.save({1: torch.zeros(1)}, path)
+    with pytest.raises(ScheduleFileError, match="unexpected key 1"):
+        import_official([path])

@@ -158,8 +158,13 @@ class MetaTrainer:
     def step(self, loss: torch.Tensor | float) -> float:
         """Set the LR from ``loss``, run the look-ahead if due, and take the optimizer step.
 
-        Returns the LR of the first param group. Raises ValueError for a non-finite loss
-        before anything changes: the model, the LR, the optimizer and the net stay as they were.
+        Returns the LR of the first param group.
+
+        Raises:
+            NonFiniteLossError: (a ValueError) for a NaN or infinite training loss, before
+                anything changes. For a non-finite meta-data loss after the virtual step it is
+                raised before phi, the LR, the optimizer and the LSTM state change, but after
+                gradient clipping (``max_grad_norm``) and after one meta-data batch was drawn.
         """
         value = loss_value(loss, self.step_count)
         if self.gamma is None:
@@ -197,7 +202,7 @@ class MetaTrainer:
             raise NonFiniteLossError(
                 f"step {self.step_count}: the meta-data loss after the virtual step is {float(meta_loss)} "
                 f"with meta-gradient {float(lr_gradient)} (non-finite) "
-                f"at LR {float(lr):.6g}; phi was not updated. Lower gamma, or check the meta-data"
+                f"at LR {lr.item():.6g}; phi was not updated. Lower gamma, or check the meta-data"
             )
         self.meta_optimizer.zero_grad()
         lr.backward(lr_gradient.to(dtype=lr.dtype, device=lr.device))

@@ -37,6 +37,8 @@ def convert_official_state_dict(state_dict: dict[str, torch.Tensor], source: str
     """Rename the released parameter names to this library's ``MLRSNet`` names."""
     converted = {}
     for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise ScheduleFileError(f"{source}: unexpected key {key!r}; the released MLR-SNet keys are strings")
         prefix = next((old for old in OFFICIAL_NAME_MAP if key.startswith(old)), None)
         if prefix is None:
             raise ScheduleFileError(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,13 +63,21 @@ class Schedule:
             raise ValueError("a schedule needs at least one snapshot")
         if not self.switch_points:
             self.switch_points = equal_switch_points(len(self.snapshots))
-        points = [float(point) for point in self.switch_points]
+        try:
+            points = [float(point) for point in self.switch_points]
+        except (TypeError, ValueError):
+            raise ValueError(f"switch points must be a list of numbers, got {self.switch_points!r}") from None
         if len(points) != len(self.snapshots):
             raise ValueError(f"{len(points)} switch points given for {len(self.snapshots)} snapshots")
-        if points[0] != 0 or any(b <= a for a, b in zip(points, points[1:])) or points[-1] >= 1:
+        increasing = all(a < b for a, b in zip(points, points[1:]))
+        if not all(math.isfinite(point) for point in points) or points[0] != 0 or not increasing or points[-1] >= 1:
             raise ValueError(f"switch points must start at 0 and increase strictly below 1, got {points}")
         self.switch_points = points
-        reference = MLRSNet(self.hidden_size, self.num_layers, self.input_scale).state_dict()
+        if not isinstance(self.meta_trained_on, dict):
+            raise ValueError(f"meta_trained_on must be a dict, got {type(self.meta_trained_on).__name__}")
+        # The meta device gives the expected shapes without allocating the weights.
+        with torch.device("meta"):
+            reference = MLRSNet(self.hidden_size, self.num_layers, self.input_scale).state_dict()
         for index, snapshot in enumerate(self.snapshots):
             _check_snapshot(index, snapshot, reference)
 
@@ -153,11 +163,11 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
         )
     try:
         meta = json.loads(metadata["mlrsnet"])
-        version = int(meta["format_version"])
+        version = _metadata_int(meta, "format_version", minimum=1)
         architecture = meta["architecture"]
-        num_snapshots = int(meta["num_snapshots"])
-        hidden_size = int(architecture["hidden_size"])
-        num_layers = int(architecture["num_layers"])
+        num_snapshots = _metadata_int(meta, "num_snapshots", minimum=1)
+        hidden_size = _metadata_int(architecture, "hidden_size", minimum=1)
+        num_layers = _metadata_int(architecture, "num_layers", minimum=1)
         input_scale = float(meta["input_scale"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise ScheduleFileError(f"{path}: the schedule metadata is invalid or incomplete ({error!r})") from error
@@ -167,7 +177,7 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
             f"(version {FORMAT_VERSION}); upgrade mlrsnet"
         )
 
-    snapshots: list[dict[str, torch.Tensor]] = [{} for _ in range(max(num_snapshots, 0))]
+    by_index: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         prefix, _, name = key.partition(".")
         index_text, _, name = name.partition(".")
@@ -175,20 +185,33 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
             raise ScheduleFileError(
                 f"{path}: unexpected tensor {key!r} for a schedule of {num_snapshots} snapshots"
             )
-        snapshots[int(index_text)][name] = value
+        by_index.setdefault(int(index_text), {})[name] = value
+    if len(by_index) != num_snapshots or sorted(by_index) != list(range(num_snapshots)):
+        raise ScheduleFileError(
+            f"{path}: the metadata lists {num_snapshots} snapshots, but the file holds tensors for "
+            f"snapshots {sorted(by_index)}"
+        )
+    snapshots = [by_index[index] for index in range(num_snapshots)]
     try:
         return Schedule(
             snapshots=snapshots,
             hidden_size=hidden_size,
             num_layers=num_layers,
             input_scale=input_scale,
-            switch_points=list(meta.get("switch_points") or []),
-            meta_trained_on=dict(meta.get("meta_trained_on") or {}),
+            switch_points=meta.get("switch_points") or [],
+            meta_trained_on=meta.get("meta_trained_on") or {},
             gamma_rule=str(meta.get("gamma_rule", RELEASED_GAMMA_RULE)),
             library_version=str(meta.get("library_version", "unknown")),
         )
-    except ValueError as error:
+    except (TypeError, ValueError) as error:
         raise ScheduleFileError(f"{path}: {error}") from error
+
+
+def _metadata_int(section: Any, key: str, minimum: int) -> int:
+    value = section[key]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _check_snapshot(index: int, snapshot: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> None:
