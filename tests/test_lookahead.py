@@ -117,7 +117,7 @@ def test_meta_gradient_matches_finite_differences():
     trainer.state = tuple((h.detach(), c.detach()) for h, c in state)
     loss = torch.tensor(1.2, dtype=torch.float64)
 
-    # What the meta step sees: the direction before the real step, the state before this step.
+    # The meta step reads the direction before the real step and the state before this step.
     directions = {param: d.clone() for param, d in update_direction(optimizer).items()}
     state = trainer.state
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-# The rule of the released MLR-SNet code. The paper prints log|f0 - C|; the code uses ln(f0 * C).
+# The rule of the code released with the MLR-SNet paper (Shu et al.). The paper prints
+# log|f0 - C|, but the code uses ln(f0 * C), which this library follows.
 RELEASED_GAMMA_RULE = "|sqrt(f0) * ln(f0 * C) / C**(1/4) / 4|"
 
 

@@ -6,7 +6,7 @@ The virtual step is ``w' = w - lr * d`` with ``d`` the base optimizer's update d
     dL_val(w')/dphi = dL_val(w')/dlr * dlr/dphi,    dL_val(w')/dlr = -<grad L_val(w'), d>.
 
 :func:`lookahead_lr_gradient` returns ``dL_val/dlr`` at the cost of one forward and one
-backward pass on the meta-data batch; the caller back-propagates it into phi through
+backward pass on the meta-data batch. The caller back-propagates it into phi through
 ``lr`` with ``lr.backward(dL_val/dlr)``. :func:`lookahead_reference` computes the same
 value by differentiating through the whole virtual step, for tests.
 

@@ -1,4 +1,4 @@
-"""Conversion of the MLR-SNet checkpoints released with the paper into a schedule file.
+"""Conversion of the checkpoints released with the MLR-SNet paper (Shu et al.) into a schedule file.
 
 The released files are PyTorch state dicts (pickles) of a net with hidden size 50 and one
 layer. They are read with ``torch.load(..., weights_only=True)``, which loads tensors only
@@ -82,8 +82,8 @@ def import_official(
 ) -> Schedule:
     """Convert released checkpoints, in the order they are used, into a :class:`Schedule`.
 
-    The paper's meta-test uses the checkpoints saved after epochs 1, 100 and 200 over the
-    first, second and last third of a run. When ``output`` is given, the schedule is also
+    The meta-test of the MLR-SNet paper (Shu et al.) uses the checkpoints saved after epochs
+    1, 100 and 200 over the first, second and last third of a run. When ``output`` is given, the schedule is also
     written there.
     """
     if not paths:

@@ -188,7 +188,7 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
         by_index.setdefault(int(index_text), {})[name] = value
     if len(by_index) != num_snapshots or sorted(by_index) != list(range(num_snapshots)):
         raise ScheduleFileError(
-            f"{path}: the metadata lists {num_snapshots} snapshots, but the file holds tensors for "
+            f"{path}: the metadata lists {num_snapshots} snapshots, but the file contains tensors for "
             f"snapshots {sorted(by_index)}"
         )
     snapshots = [by_index[index] for index in range(num_snapshots)]
