@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import NonFiniteLossError
+from .core.batches import model_device
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +92,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -112,7 +108,7 @@ def evaluate(
     """
     was_training = model.training
     model.eval()
-    device = _model_device(model)
+    device = model_device(model)
     loss_sum = 0.0
     correct = 0
     count = 0
@@ -167,7 +163,7 @@ def train(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
 
-    device = _model_device(model)
+    device = model_device(model)
     result = RunResult(method=method.name)
     start_time = time.perf_counter()
     step = 0

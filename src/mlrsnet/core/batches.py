@@ -1,10 +1,16 @@
-"""Moving a batch of any nesting of tuples, lists and dicts to a device."""
+"""Devices: where a model lives, and moving a batch of tuples, lists and dicts there."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Return the device of the model's first parameter (the CPU for a model without any)."""
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 def move_to_device(batch: Any, device: torch.device) -> Any:

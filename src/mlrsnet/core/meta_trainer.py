@@ -19,7 +19,7 @@ from .net import MLRSNet, detach_state, stack_state, unstack_state
 from .param_groups import NonFiniteLossError, group_scales, loss_value, set_group_lrs
 from .schedule_file import Schedule, equal_switch_points
 from .validation import check_gamma_settings, check_positive_int
-from .batches import move_to_device
+from .batches import model_device, move_to_device
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ class MetaTrainer:
         self.meta_batches_used = 0
         self.last_lr: list[float] = [float(group["lr"]) for group in optimizer.param_groups]
         self.last_meta_loss: float | None = None
+        self.last_loss: float | None = None
         self.last_net_input: float | None = None
         self._meta_iterator: Iterator[Any] | None = None
         self._warned_past_end = False
@@ -182,6 +183,7 @@ class MetaTrainer:
         self.optimizer.step()
 
         self.state = detach_state(new_state)
+        self.last_loss = value
         self.last_net_input = value / self.net.input_scale
         self.step_count += 1
         self._take_snapshot_if_due()
@@ -192,7 +194,7 @@ class MetaTrainer:
 
     def _meta_step(self, net_input: torch.Tensor) -> None:
         directions = update_direction(self.optimizer, self.group_scales)
-        meta_batch = move_to_device(self._next_meta_batch(), _device_of(self.model))
+        meta_batch = move_to_device(self._next_meta_batch(), model_device(self.model))
         p, _ = self.net(net_input, self.state)
         lr = self.gamma * p
         meta_loss, lr_gradient = lookahead_lr_gradient(
@@ -259,7 +261,7 @@ class MetaTrainer:
         loss, lr)`` is called after every step, to drive a progress bar.
         """
         check_positive_int("epochs", epochs)
-        device = _device_of(self.model)
+        device = model_device(self.model)
         if self.gamma is None:
             f0 = mean_initial_loss(
                 self.model, (move_to_device(batch, device) for batch in train_data), self.batch_loss
@@ -277,10 +279,10 @@ class MetaTrainer:
                 loss = self.batch_loss(self.model, batch)
                 loss.backward()
                 lr = self.step(loss)
-                total += loss.item()
+                total += self.last_loss
                 count += 1
                 if on_step is not None:
-                    on_step(self.step_count, loss.item(), lr)
+                    on_step(self.step_count, self.last_loss, lr)
             epoch_losses.append(total / max(count, 1))
         return epoch_losses
 
@@ -351,8 +353,3 @@ class MetaTrainer:
         for _ in range(used):
             self._next_meta_batch()
 
-
-def _device_of(model: nn.Module) -> torch.device:
-    for param in model.parameters():
-        return param.device
-    return torch.device("cpu")

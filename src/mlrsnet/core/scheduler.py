@@ -121,8 +121,8 @@ class MLRSNetScheduler:
 
         # Everything below is computed into locals first, so a failure changes nothing.
         gamma = self.gamma
-        recent = [*self.recent_losses, value][-self.gamma_window :]
         if index != self.active_snapshot and not self.gamma_given:
+            recent = [*self.recent_losses, value][-self.gamma_window :]
             mean_loss = sum(recent) / len(recent)
             gamma = released_gamma(mean_loss, self.num_classes, from_perplexity=self.gamma_from_perplexity)
             logger.info("step %d: snapshot %d, gamma = %.6g", self.step_count, index, gamma)
