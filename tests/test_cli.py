@@ -45,6 +45,7 @@ def test_info_prints_metadata(official_files, tmp_path, capsys):
         (["info", "absent.safetensors"], "schedule file not found: absent.safetensors"),
         (["info", "."], "is a folder; pass the path of a schedule file"),
         (["import-official", "a.pth", "-o", "out.pth"], "name the output *.safetensors"),
+        (["import-official", "a.pth", "-o", "."], "-o . is a folder"),
         (["demo", "--out", "/proc/mlrsnet-demo"], "cannot create the folder"),
     ],
 )
@@ -134,6 +135,15 @@ def test_import_official_rejects_text_file_clearly(official_files, tmp_path, cap
     assert not (tmp_path / "x.safetensors").exists()
 
 
-def test_import_official_warns_on_reversed_order(official_files, tmp_path):
-    with pytest.warns(UserWarning, match="not in epoch order"):
-        main(["import-official", *map(str, reversed(official_files)), "-o", str(tmp_path / "r.safetensors")])
+def test_import_official_warns_on_reversed_order(official_files, tmp_path, capsys):
+    assert main(["import-official", *map(str, reversed(official_files)), "-o", str(tmp_path / "r.SAFETENSORS")]) == 0
+    error = capsys.readouterr().err
+    assert error.startswith("mlrsnet: warning: the checkpoints are not in epoch order")
+    assert len(error.strip().splitlines()) == 1
+
+
+def test_import_official_unwritable_output(official_files, capsys):
+    assert main(["import-official", str(official_files[0]), "-o", "/proc/mlrsnet/x.safetensors"]) == 2
+    error = capsys.readouterr().err
+    assert "-o /proc/mlrsnet/x.safetensors: cannot create its folder" in error
+    assert len(error.strip().splitlines()) == 1

@@ -25,10 +25,10 @@ def test_rule_is_absolute_below_one_over_classes():
 @pytest.mark.parametrize(
     "initial_loss, num_classes, message",
     [
-        (float("nan"), 10, "initial_loss"),
-        (float("inf"), 10, "initial_loss"),
-        (0.0, 10, "initial_loss"),
-        (-1.0, 10, "initial_loss"),
+        (float("nan"), 10, "positive finite loss"),
+        (float("inf"), 10, "positive finite loss"),
+        (0.0, 10, "positive finite loss"),
+        (-1.0, 10, "positive finite loss"),
         (2.3, 1, "num_classes"),
         (2.3, 2.5, "num_classes"),
         (2.3, True, "num_classes"),

@@ -378,3 +378,38 @@ def test_gamma_from_perplexity_in_meta_training():
     _, _, trainer = _setup(gamma=None, num_classes=10000, initial_loss=9.21, gamma_from_perplexity=True)
     assert trainer.gamma == pytest.approx(released_gamma(9.21, 10000, from_perplexity=True))
     assert trainer.gamma > 40
+
+
+def test_resume_into_other_group_count_raises():
+    model, optimizer, trainer = _setup()
+    _run(model, optimizer, trainer, 2)
+    other = TinyBatchNormCNN()
+    two_groups = torch.optim.SGD([{"params": other.conv.parameters()}, {"params": other.head.parameters()}], lr=0.1)
+    fresh = MetaTrainer(other, two_groups, [image_batch(0)], total_steps=12, t_val=4, gamma=0.2,
+                        net=MLRSNet(hidden_size=8))
+    with pytest.raises(ValueError, match="saved for 1 param groups, but the optimizer has 2"):
+        fresh.load_state_dict(trainer.state_dict())
+
+
+def test_resume_with_other_net_size_raises():
+    model, optimizer, trainer = _setup()
+    _run(model, optimizer, trainer, 2)
+    _, _, fresh = _setup(net=MLRSNet(hidden_size=5))
+    with pytest.raises(ValueError, match=r"lstm_state has shape \(1, 2, 1, 8\)"):
+        fresh.load_state_dict(trainer.state_dict())
+
+
+def test_resume_takes_saved_run_length():
+    model, optimizer, trainer = _setup(total_steps=12, num_snapshots=3)
+    _run(model, optimizer, trainer, 5)
+    _, _, fresh = _setup(total_steps=300, num_snapshots=4, t_val=7)
+    fresh.load_state_dict(trainer.state_dict())
+    assert (fresh.total_steps, fresh.num_snapshots, fresh.t_val) == (12, 3, 4)
+    assert fresh.snapshot_steps == [4, 8, 12]
+
+
+def test_input_scale_sets_net_input_scale():
+    _, _, trainer = _setup(input_scale=9.21)
+    assert trainer.net.input_scale == 9.21
+    with pytest.raises(ValueError, match="input_scale"):
+        _setup(input_scale=0.0)

@@ -286,3 +286,26 @@ def test_gamma_from_perplexity_uses_exp_of_losses():
     assert gammas[0] == pytest.approx(released_gamma(9.2, 10000, from_perplexity=True))
     assert gammas[2] == pytest.approx(released_gamma((9.1 + 9.0) / 2, 10000, from_perplexity=True))
     assert gammas[0] > 40
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"lstm_state": torch.zeros(3, 2, 1, 6)}, "lstm_state has shape"),
+        ({"gamma": None, "gamma_given": True}, "gamma_given is set, but gamma is None"),
+        ({"gamma": -2.0}, "gamma must be a positive finite number"),
+        ({"active_snapshot": 7}, "active_snapshot 7 is out of range"),
+        ({"total_steps": 0}, "total_steps"),
+    ],
+)
+def test_invalid_state_values_change_nothing(change, message):
+    scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=10, gamma=0.3)
+    _drive(scheduler, _losses(3))
+    before = copy.deepcopy(scheduler.state_dict())
+    bad = copy.deepcopy(before)
+    bad.update(change)
+    with pytest.raises(ValueError, match=message):
+        scheduler.load_state_dict(bad)
+    after = scheduler.state_dict()
+    assert torch.equal(after.pop("lstm_state"), before.pop("lstm_state"))
+    assert after == before

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -112,11 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "import-official":
-            if args.output.suffix != ".safetensors":
-                raise UsageError(f"-o {args.output}: schedule files are safetensors; name the output *.safetensors")
-            schedule = import_official(args.checkpoints, args.output)
-            print(f"wrote {args.output} ({schedule.num_snapshots} snapshots, switch points {schedule.switch_points})")
-            return 0
+            return _import_official(args)
         if args.command == "info":
             print(json.dumps(load_schedule(args.schedule).metadata(), indent=2, sort_keys=True))
             return 0
@@ -125,6 +122,31 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _run_demo(args)
     raise UsageError(f"unknown command {args.command!r}")
+
+
+def _import_official(args: argparse.Namespace) -> int:
+    output = args.output
+    if output.is_dir():
+        raise UsageError(f"-o {output} is a folder; pass the path of the schedule file to write")
+    if output.suffix.lower() != ".safetensors":
+        raise UsageError(f"-o {output}: schedule files are safetensors; name the output *.safetensors")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"-o {output}: cannot create its folder ({error.strerror}); pass a writable path") from error
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            schedule = import_official(args.checkpoints, output)
+        except FileNotFoundError:
+            raise  # a missing checkpoint: reported by the caller
+        except OSError as error:
+            raise UsageError(f"-o {output}: cannot write the schedule file ({error.strerror})") from error
+    for warning in caught:
+        print(f"mlrsnet: warning: {warning.message}", file=sys.stderr)
+    count = schedule.num_snapshots
+    print(f"wrote {output} ({count} snapshot{'s' if count != 1 else ''}, switch points {schedule.switch_points})")
+    return 0
 
 
 def _run_demo(args: argparse.Namespace) -> int:

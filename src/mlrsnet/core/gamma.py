@@ -38,8 +38,7 @@ def released_gamma(initial_loss: float, num_classes: int, *, from_perplexity: bo
         f0 = math.exp(f0)
     if not math.isfinite(f0) or f0 <= 0:
         raise ValueError(
-            f"initial_loss must be a positive finite number to compute gamma, got {initial_loss!r}; "
-            "pass an explicit gamma instead"
+            f"the gamma rule needs a positive finite loss, got {initial_loss!r}; pass an explicit gamma instead"
         )
     check_num_classes(num_classes)
     gamma = abs(math.sqrt(f0) * math.log(f0 * num_classes) / num_classes**0.25 / 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -81,6 +82,8 @@ class MetaTrainer:
         max_grad_norm: clip the model's gradient norm to this before each step, if set.
         gamma_from_perplexity: apply the gamma rule to the perplexity ``exp(loss)``, as the
             released language-model code does (with ``num_classes`` = the vocabulary size).
+        input_scale: divides the loss before the net reads it (``math.log(V)`` in the released
+            language-model code); replaces the net's own ``input_scale`` when given.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class MetaTrainer:
         num_snapshots: int = 3,
         max_grad_norm: float | None = None,
         gamma_from_perplexity: bool = False,
+        input_scale: float | None = None,
     ) -> None:
         check_positive_int("total_steps", total_steps)
         check_positive_int("t_val", t_val)
@@ -136,13 +140,16 @@ class MetaTrainer:
         if self.gamma is None and initial_loss is not None:
             self.gamma = self._released_gamma(initial_loss)
         self.net = net if net is not None else MLRSNet()
+        if input_scale is not None:
+            if not (math.isfinite(float(input_scale)) and float(input_scale) > 0):
+                raise ValueError(f"input_scale must be a positive finite number, got {input_scale!r}")
+            self.net.input_scale = float(input_scale)
         self.meta_optimizer = torch.optim.Adam(self.net.parameters(), lr=meta_lr, weight_decay=meta_weight_decay)
         self.num_snapshots = int(num_snapshots)
         self.max_grad_norm = max_grad_norm
         self.group_scales = group_scales(optimizer)
 
-        part_ends = [round(self.total_steps * (i + 1) / self.num_snapshots) for i in range(self.num_snapshots)]
-        self.snapshot_steps = part_ends
+        self.snapshot_steps = _part_ends(self.total_steps, self.num_snapshots)
         self.snapshots: list[dict[str, torch.Tensor]] = []
         self.state = self.net.initial_state()
         self.step_count = 0
@@ -319,6 +326,11 @@ class MetaTrainer:
         """Return everything needed to resume meta-training, except the model and base optimizer."""
         return {
             "step_count": self.step_count,
+            "total_steps": self.total_steps,
+            "t_val": self.t_val,
+            "num_snapshots": self.num_snapshots,
+            "num_param_groups": len(self.optimizer.param_groups),
+            "gamma_from_perplexity": self.gamma_from_perplexity,
             "gamma": self.gamma,
             "net": copy.deepcopy(self.net.state_dict()),
             "meta_optimizer": copy.deepcopy(self.meta_optimizer.state_dict()),
@@ -329,20 +341,49 @@ class MetaTrainer:
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict`.
+        """Restore a :meth:`state_dict`, so meta-training continues as it would have.
 
-        The meta-data iterator is replayed to the same number of batches.
+        The run's length, ``t_val``, snapshot count and gamma mode saved in the state replace
+        those this trainer was built with. The meta-data iterator is replayed to the same
+        number of batches.
         NOTE: with a shuffling DataLoader the replayed batches match only if its
         generator is restored too (seed it, or save and restore its state).
+
+        Raises:
+            ValueError: if keys are missing, or the state was saved for an optimizer with
+                another number of param groups or for a net of another size.
         """
         missing = sorted(set(self.state_dict()) - set(state_dict))
         if missing:
             raise ValueError(
                 f"invalid meta-trainer state: missing {missing}; pass a dict returned by MetaTrainer.state_dict()"
             )
+        saved_groups = int(state_dict["num_param_groups"])
+        if saved_groups != len(self.optimizer.param_groups):
+            raise ValueError(
+                f"this meta-trainer state was saved for {saved_groups} param groups, but the optimizer has "
+                f"{len(self.optimizer.param_groups)}; rebuild the optimizer with the param groups of the saved run"
+            )
+        lstm_state = torch.as_tensor(state_dict["lstm_state"])
+        expected_shape = tuple(stack_state(self.state).shape)
+        if tuple(lstm_state.shape) != expected_shape:
+            raise ValueError(
+                f"invalid meta-trainer state: lstm_state has shape {tuple(lstm_state.shape)}, the net needs "
+                f"{expected_shape}; build the trainer with a net of the saved size"
+            )
+        total_steps, num_snapshots = int(state_dict["total_steps"]), int(state_dict["num_snapshots"])
+        check_positive_int("total_steps", total_steps)
+        check_positive_int("t_val", int(state_dict["t_val"]))
+        check_positive_int("num_snapshots", num_snapshots)
+
         self.net.load_state_dict(state_dict["net"])
         self.meta_optimizer.load_state_dict(state_dict["meta_optimizer"])
-        self.state = unstack_state(state_dict["lstm_state"])
+        self.state = unstack_state(lstm_state)
+        self.total_steps = total_steps
+        self.t_val = int(state_dict["t_val"])
+        self.num_snapshots = num_snapshots
+        self.snapshot_steps = _part_ends(total_steps, num_snapshots)
+        self.gamma_from_perplexity = bool(state_dict["gamma_from_perplexity"])
         self.step_count = int(state_dict["step_count"])
         self.gamma = state_dict["gamma"]
         self.snapshots = copy.deepcopy(state_dict["snapshots"])
@@ -353,3 +394,7 @@ class MetaTrainer:
         for _ in range(used):
             self._next_meta_batch()
 
+
+def _part_ends(total_steps: int, num_parts: int) -> list[int]:
+    """Return the step count at the end of each of ``num_parts`` equal parts of a run."""
+    return [round(total_steps * (i + 1) / num_parts) for i in range(num_parts)]

@@ -89,7 +89,7 @@ def import_official(
     if not paths:
         raise ValueError("pass at least one released checkpoint")
     epochs = [_epoch_in_name(path) for path in paths]
-    if None not in epochs and epochs != sorted(epochs):
+    if None not in epochs and any(later <= earlier for earlier, later in zip(epochs, epochs[1:])):
         warnings.warn(
             f"the checkpoints are not in epoch order ({', '.join(Path(path).name for path in paths)}); "
             "snapshot i is used in the i-th part of a run, so pass them in the order they were saved",

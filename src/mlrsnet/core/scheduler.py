@@ -197,19 +197,45 @@ class MLRSNetScheduler:
                 "this scheduler state was saved with a different schedule (the snapshot weights differ); "
                 "build the scheduler with the schedule file the run started with"
             )
-        self.step_count = int(state_dict["step_count"])
-        self.total_steps = int(state_dict["total_steps"])
-        self.gamma = state_dict["gamma"]
-        self.gamma_given = bool(state_dict["gamma_given"])
+        # Every value is checked before any is assigned, so a bad state changes nothing.
+        step_count = int(state_dict["step_count"])
+        total_steps = int(state_dict["total_steps"])
+        check_positive_int("total_steps", total_steps)
+        gamma = state_dict["gamma"]
+        gamma_given = bool(state_dict["gamma_given"])
+        if gamma_given and gamma is None:
+            raise ValueError("invalid scheduler state: gamma_given is set, but gamma is None")
+        if gamma is not None:
+            check_gamma_settings(gamma, None)
+        if not gamma_given:
+            check_gamma_settings(None, state_dict["num_classes"])
+        input_scale = float(state_dict["input_scale"])
+        gamma_window = int(state_dict["gamma_window"])
+        check_positive_int("gamma_window", gamma_window)
+        active_snapshot = state_dict["active_snapshot"]
+        if active_snapshot is not None and not 0 <= int(active_snapshot) < self.schedule.num_snapshots:
+            raise ValueError(f"invalid scheduler state: active_snapshot {active_snapshot} is out of range")
+        lstm_state = torch.as_tensor(state_dict["lstm_state"])
+        expected_shape = tuple(stack_state(self.state).shape)
+        if tuple(lstm_state.shape) != expected_shape:
+            raise ValueError(
+                f"invalid scheduler state: lstm_state has shape {tuple(lstm_state.shape)}, the schedule's net "
+                f"needs {expected_shape}"
+            )
+
+        self.step_count = step_count
+        self.total_steps = total_steps
+        self.gamma = gamma
+        self.gamma_given = gamma_given
         self.num_classes = state_dict["num_classes"]
-        self.input_scale = float(state_dict["input_scale"])
+        self.input_scale = input_scale
         for net in self.nets:
-            net.input_scale = self.input_scale
-        self.gamma_window = int(state_dict["gamma_window"])
+            net.input_scale = input_scale
+        self.gamma_window = gamma_window
         self.gamma_from_perplexity = bool(state_dict["gamma_from_perplexity"])
         self.group_scales = [float(scale) for scale in state_dict["group_scales"]]
-        self.active_snapshot = state_dict["active_snapshot"]
-        self.recent_losses = deque((float(x) for x in state_dict["recent_losses"]), maxlen=self.gamma_window)
-        self.state = unstack_state(torch.as_tensor(state_dict["lstm_state"]))
+        self.active_snapshot = active_snapshot
+        self.recent_losses = deque((float(x) for x in state_dict["recent_losses"]), maxlen=gamma_window)
+        self.state = unstack_state(lstm_state.to(self.state[0][0]))
         self.last_lr = [float(lr) for lr in state_dict["last_lr"]]
-        self._warned_past_end = self.step_count > self.total_steps
+        self._warned_past_end = step_count > total_steps
