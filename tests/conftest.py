@@ -37,3 +37,8 @@ def official_files() -> list[Path]:
 @pytest.fixture
 def expected_outputs_path() -> Path:
     return _require(OFFICIAL_DIR / "expected_outputs.json")
+
+
+@pytest.fixture
+def ptb_valid_path() -> Path:
+    return _require(SHARED / "data" / "ptb" / "valid.txt")

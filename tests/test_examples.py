@@ -28,3 +28,18 @@ def test_meta_train_then_transfer(tmp_path):
     assert lines[-1].startswith("epoch 2: lr ")
     accuracy = float(lines[-1].rsplit(" ", 1)[1])
     assert 0.0 <= accuracy <= 1.0
+
+
+def test_language_model_meta_train_then_transfer(ptb_valid_path, tmp_path):
+    schedule_path = tmp_path / "lm.safetensors"
+    output = _run("examples/language_model.py", str(ptb_valid_path), "--out", str(schedule_path),
+                  "--tokens", "8000", "--epochs", "1")
+    assert f"saved {schedule_path}" in output
+    assert load_schedule(schedule_path).meta_trained_on["gamma_from_perplexity"] is True
+
+    output = _run("examples/language_model.py", str(ptb_valid_path), "--schedule", str(schedule_path),
+                  "--tokens", "8000", "--epochs", "2")
+    lines = output.strip().splitlines()
+    assert len(lines) == 2
+    first, last = (float(line.rsplit(" ", 1)[1]) for line in lines)
+    assert last < first
