@@ -87,7 +87,7 @@ for epoch in range(args.epochs):
         optimizer.zero_grad()
         loss = batch_loss(model, batch)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)  # clip first: the look-ahead sees it too
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)  # clipped before the step, so the look-ahead uses the clipped gradient too
         if args.schedule:
             scheduler.step(loss)
             optimizer.step()
