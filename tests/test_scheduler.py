@@ -309,3 +309,9 @@ def test_invalid_state_values_change_nothing(change, message):
     after = scheduler.state_dict()
     assert torch.equal(after.pop("lstm_state"), before.pop("lstm_state"))
     assert after == before
+
+
+def test_load_non_dict_state_raises_type_error():
+    scheduler = MLRSNetScheduler(_optimizer(), _schedule(), total_steps=10, gamma=0.3)
+    with pytest.raises(TypeError, match="invalid scheduler state: expected a dict"):
+        scheduler.load_state_dict([1, 2])

@@ -19,7 +19,7 @@ from .lookahead import BatchLoss, lookahead_lr_gradient
 from .net import MLRSNet, detach_state, stack_state, unstack_state
 from .param_groups import NonFiniteLossError, group_scales, loss_value, set_group_lrs
 from .schedule_file import Schedule, equal_switch_points
-from .validation import check_gamma_settings, check_positive_int
+from .validation import check_gamma_settings, check_positive_int, check_resume_state
 from .batches import model_device, move_to_device
 
 logger = logging.getLogger(__name__)
@@ -353,24 +353,11 @@ class MetaTrainer:
             ValueError: if keys are missing, or the state was saved for an optimizer with
                 another number of param groups or for a net of another size.
         """
-        missing = sorted(set(self.state_dict()) - set(state_dict))
-        if missing:
-            raise ValueError(
-                f"invalid meta-trainer state: missing {missing}; pass a dict returned by MetaTrainer.state_dict()"
-            )
-        saved_groups = int(state_dict["num_param_groups"])
-        if saved_groups != len(self.optimizer.param_groups):
-            raise ValueError(
-                f"this meta-trainer state was saved for {saved_groups} param groups, but the optimizer has "
-                f"{len(self.optimizer.param_groups)}; rebuild the optimizer with the param groups of the saved run"
-            )
-        lstm_state = torch.as_tensor(state_dict["lstm_state"])
-        expected_shape = tuple(stack_state(self.state).shape)
-        if tuple(lstm_state.shape) != expected_shape:
-            raise ValueError(
-                f"invalid meta-trainer state: lstm_state has shape {tuple(lstm_state.shape)}, the net needs "
-                f"{expected_shape}; build the trainer with a net of the saved size"
-            )
+        expected_keys = set(self.state_dict())
+        lstm_shape = tuple(stack_state(self.state).shape)
+        lstm_state = check_resume_state(
+            "meta-trainer", state_dict, expected_keys, "num_param_groups", self.optimizer, lstm_shape
+        )
         total_steps, num_snapshots = int(state_dict["total_steps"]), int(state_dict["num_snapshots"])
         check_positive_int("total_steps", total_steps)
         check_positive_int("t_val", int(state_dict["t_val"]))

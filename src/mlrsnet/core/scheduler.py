@@ -14,7 +14,7 @@ from .gamma import released_gamma
 from .net import stack_state, unstack_state
 from .param_groups import group_scales, loss_value, set_group_lrs
 from .schedule_file import Schedule, load_schedule
-from .validation import check_gamma_settings, check_positive_int
+from .validation import check_gamma_settings, check_positive_int, check_resume_state
 
 logger = logging.getLogger(__name__)
 
@@ -181,17 +181,9 @@ class MLRSNetScheduler:
             ValueError: if keys are missing, or the state was saved with a different schedule
                 or for an optimizer with another number of param groups.
         """
-        missing = sorted(set(self.state_dict()) - set(state_dict))
-        if missing:
-            raise ValueError(
-                f"invalid scheduler state: missing {missing}; pass a dict returned by MLRSNetScheduler.state_dict()"
-            )
-        saved_groups = len(state_dict["group_scales"])
-        if saved_groups != len(self.optimizer.param_groups):
-            raise ValueError(
-                f"this scheduler state was saved for {saved_groups} param groups, but the optimizer has "
-                f"{len(self.optimizer.param_groups)}; rebuild the optimizer with the param groups of the saved run"
-            )
+        expected_keys = set(self.state_dict())
+        lstm_shape = tuple(stack_state(self.state).shape)
+        lstm_state = check_resume_state("scheduler", state_dict, expected_keys, "group_scales", self.optimizer, lstm_shape)
         if state_dict["schedule_fingerprint"] != self.schedule.fingerprint():
             raise ValueError(
                 "this scheduler state was saved with a different schedule (the snapshot weights differ); "
@@ -215,13 +207,6 @@ class MLRSNetScheduler:
         active_snapshot = state_dict["active_snapshot"]
         if active_snapshot is not None and not 0 <= int(active_snapshot) < self.schedule.num_snapshots:
             raise ValueError(f"invalid scheduler state: active_snapshot {active_snapshot} is out of range")
-        lstm_state = torch.as_tensor(state_dict["lstm_state"])
-        expected_shape = tuple(stack_state(self.state).shape)
-        if tuple(lstm_state.shape) != expected_shape:
-            raise ValueError(
-                f"invalid scheduler state: lstm_state has shape {tuple(lstm_state.shape)}, the schedule's net "
-                f"needs {expected_shape}"
-            )
 
         self.step_count = step_count
         self.total_steps = total_steps

@@ -6,6 +6,8 @@ import math
 import numbers
 from typing import Any
 
+import torch
+
 from .gamma import check_num_classes
 
 
@@ -27,3 +29,41 @@ def check_gamma_settings(gamma: float | None, num_classes: int | None) -> None:
             "so that gamma is computed with the released rule, or an explicit gamma="
         )
     check_num_classes(num_classes)
+
+
+def check_resume_state(
+    kind: str,
+    state_dict: dict[str, Any],
+    expected_keys: set[str],
+    groups_key: str,
+    optimizer: torch.optim.Optimizer,
+    expected_lstm_shape: tuple[int, ...],
+) -> torch.Tensor:
+    """Check a saved state before it is loaded, and return its LSTM state as a tensor.
+
+    ``state_dict[groups_key]`` is the saved number of param groups, or a list with one
+    entry per group.
+
+    Raises:
+        ValueError: if keys are missing, or the state was saved for another number of param
+            groups or for a schedule net of another size.
+    """
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"invalid {kind} state: expected a dict from its state_dict(), got {type(state_dict).__name__}")
+    missing = sorted(expected_keys - set(state_dict))
+    if missing:
+        raise ValueError(f"invalid {kind} state: missing {missing}; pass a dict returned by its state_dict()")
+    saved = state_dict[groups_key]
+    saved_groups = len(saved) if isinstance(saved, (list, tuple)) else int(saved)
+    if saved_groups != len(optimizer.param_groups):
+        raise ValueError(
+            f"this {kind} state was saved for {saved_groups} param groups, but the optimizer has "
+            f"{len(optimizer.param_groups)}; rebuild the optimizer with the param groups of the saved run"
+        )
+    lstm_state = torch.as_tensor(state_dict["lstm_state"])
+    if tuple(lstm_state.shape) != tuple(expected_lstm_shape):
+        raise ValueError(
+            f"invalid {kind} state: lstm_state has shape {tuple(lstm_state.shape)}, but the schedule net "
+            f"needs {tuple(expected_lstm_shape)}; use a net of the saved size"
+        )
+    return lstm_state
