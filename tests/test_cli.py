@@ -70,9 +70,9 @@ def test_corrupt_schedule_file_is_usage_error(tmp_path, capsys):
 
 
 def test_demo_output_path_that_is_a_file(tmp_path, capsys):
-    taken = tmp_path / "file"
-    taken.write_text("x")
-    assert main(["demo", "--quick", "--out", str(taken)]) == 2
+    existing_file = tmp_path / "file"
+    existing_file.write_text("x")
+    assert main(["demo", "--quick", "--out", str(existing_file)]) == 2
     assert "is not a folder" in capsys.readouterr().err
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -19,7 +17,13 @@ from .lookahead import BatchLoss, lookahead_lr_gradient
 from .net import MLRSNet, detach_state, stack_state, unstack_state
 from .param_groups import NonFiniteLossError, group_scales, loss_value, set_group_lrs
 from .schedule_file import Schedule, equal_switch_points
-from .validation import check_gamma_settings, check_positive_int, check_resume_state
+from .validation import (
+    check_gamma_settings,
+    check_positive_finite,
+    check_positive_int,
+    check_resume_state,
+    warn_if_adam_without_gamma,
+)
 from .batches import model_device, move_to_device
 
 logger = logging.getLogger(__name__)
@@ -121,12 +125,7 @@ class MetaTrainer:
                 f"got {type(optimizer).__name__}"
             )
 
-        if gamma is None and isinstance(optimizer, torch.optim.Adam):
-            warnings.warn(
-                "the released gamma rule is sized for SGD (LRs near 0.1-0.5); with Adam as the base optimizer "
-                "pass an explicit gamma such as 2e-3",
-                stacklevel=2,
-            )
+        warn_if_adam_without_gamma(optimizer, gamma)
 
         self.model = model
         self.optimizer = optimizer
@@ -141,8 +140,7 @@ class MetaTrainer:
             self.gamma = self._released_gamma(initial_loss)
         self.net = net if net is not None else MLRSNet()
         if input_scale is not None:
-            if not (math.isfinite(float(input_scale)) and float(input_scale) > 0):
-                raise ValueError(f"input_scale must be a positive finite number, got {input_scale!r}")
+            check_positive_finite("input_scale", input_scale)
             self.net.input_scale = float(input_scale)
         self.meta_optimizer = torch.optim.Adam(self.net.parameters(), lr=meta_lr, weight_decay=meta_weight_decay)
         self.num_snapshots = int(num_snapshots)

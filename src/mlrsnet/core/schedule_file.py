@@ -1,7 +1,7 @@
 """Schedule files: the k snapshots of a meta-learned schedule net, in safetensors, plus JSON metadata.
 
 Layout: tensors ``snapshot.{i}.{parameter name}`` for i = 0..k-1, and the safetensors header
-metadata ``{"format": "mlrsnet-schedule", "mlrsnet": <JSON>}``, where the JSON holds the
+metadata ``{"format": "mlrsnet-schedule", "mlrsnet": <JSON>}``. The JSON contains the
 format version, the architecture, the input scale, the gamma rule, the switch points (the
 fraction of a run at which each snapshot takes over), what the schedule was meta-trained on,
 and the library version that wrote it. No pickle is involved in reading or writing.

@@ -14,7 +14,13 @@ from .gamma import released_gamma
 from .net import stack_state, unstack_state
 from .param_groups import group_scales, loss_value, set_group_lrs
 from .schedule_file import Schedule, load_schedule
-from .validation import check_gamma_settings, check_positive_int, check_resume_state
+from .validation import (
+    check_gamma_settings,
+    check_positive_finite,
+    check_positive_int,
+    check_resume_state,
+    warn_if_adam_without_gamma,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +35,10 @@ class MLRSNetScheduler:
 
     Gamma: when ``gamma`` is given it is used as given for the whole run. Otherwise it is
     computed with the released rule ``|sqrt(f) * ln(f * C) / C**(1/4) / 4|`` at the start
-    and again at every snapshot switch, where ``f`` is the mean of the last ``gamma_window``
-    training losses passed to :meth:`step` (the current one included, and at the start the
-    first loss alone), or ``exp`` of that mean with ``gamma_from_perplexity``. ``C`` is
-    ``num_classes``. The rule is sized for SGD, so with Adam pass an explicit gamma.
+    and again at every snapshot switch. Here ``f`` is the mean of the last ``gamma_window``
+    training losses passed to :meth:`step`, the current one included. At the start that is
+    the first loss alone. With ``gamma_from_perplexity``, ``f`` is ``exp`` of that mean.
+    ``C`` is ``num_classes``. The rule is sized for SGD, so with Adam pass an explicit gamma.
 
     Call :meth:`step` with the loss of the current mini-batch after ``loss.backward()``
     and before ``optimizer.step()``, so that each step's LR comes from that step's loss as
@@ -78,19 +84,13 @@ class MLRSNetScheduler:
         check_positive_int("total_steps", total_steps)
         check_gamma_settings(gamma, num_classes)
         check_positive_int("gamma_window", gamma_window)
-        if gamma is None and isinstance(optimizer, torch.optim.Adam):
-            warnings.warn(
-                "the released gamma rule is sized for SGD (LRs near 0.1-0.5); with Adam pass an explicit gamma "
-                "such as 2e-3",
-                stacklevel=2,
-            )
+        warn_if_adam_without_gamma(optimizer, gamma)
 
         self.optimizer = optimizer
         self.schedule = schedule if isinstance(schedule, Schedule) else load_schedule(schedule)
         self.nets = [self.schedule.build_net(i) for i in range(self.schedule.num_snapshots)]
         self.input_scale = self.schedule.input_scale if input_scale is None else float(input_scale)
-        if not self.input_scale > 0:
-            raise ValueError(f"input_scale must be positive, got {input_scale!r}")
+        check_positive_finite("input_scale", self.input_scale)
         for net in self.nets:
             net.input_scale = self.input_scale
         self.total_steps = int(total_steps)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import torch
@@ -17,11 +18,26 @@ def check_positive_int(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def check_positive_finite(name: str, value: Any) -> None:
+    """Raise ValueError unless ``value`` is a positive finite number."""
+    if not (math.isfinite(float(value)) and float(value) > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def warn_if_adam_without_gamma(optimizer: torch.optim.Optimizer, gamma: float | None) -> None:
+    """Warn the caller's caller that the released gamma rule is sized for SGD, not Adam."""
+    if gamma is None and isinstance(optimizer, torch.optim.Adam):
+        warnings.warn(
+            "the released gamma rule is sized for SGD (LRs near 0.1-0.5); with Adam as the base optimizer "
+            "pass an explicit gamma such as 2e-3",
+            stacklevel=3,
+        )
+
+
 def check_gamma_settings(gamma: float | None, num_classes: int | None) -> None:
     """Raise ValueError unless gamma is positive and finite, or num_classes allows computing it."""
     if gamma is not None:
-        if not (math.isfinite(float(gamma)) and float(gamma) > 0):
-            raise ValueError(f"gamma must be a positive finite number, got {gamma!r}")
+        check_positive_finite("gamma", gamma)
         return
     if num_classes is None:
         raise ValueError(
