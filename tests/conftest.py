@@ -42,3 +42,19 @@ def expected_outputs_path() -> Path:
 @pytest.fixture
 def ptb_valid_path() -> Path:
     return _require(SHARED / "data" / "ptb" / "valid.txt")
+
+
+SHARED_DATA_FILES = [
+    Path("mnist/t10k-images-idx3-ubyte.gz"),
+    Path("mnist/t10k-labels-idx1-ubyte.gz"),
+    Path("ptb/valid.txt"),
+    Path("ptb/test.txt"),
+]
+
+
+@pytest.fixture
+def shared_data_dir() -> Path:
+    """The shared data folder, holding mnist/ (test set) and ptb/ (valid and test text)."""
+    for relative in SHARED_DATA_FILES:
+        _require(SHARED / "data" / relative)
+    return SHARED / "data"

@@ -91,7 +91,7 @@ def test_core_import_loads_no_tasks_experiments_or_plotting():
         "import sys, mlrsnet\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('sklearn', 'matplotlib')"
         " or m.startswith(('mlrsnet.data', 'mlrsnet.models', 'mlrsnet.baselines', 'mlrsnet.experiments',"
-        " 'mlrsnet.training', 'mlrsnet.cli'))]\n"
+        " 'mlrsnet.runs', 'mlrsnet.tasks', 'mlrsnet.cli'))]\n"
         "print(','.join(heavy))\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

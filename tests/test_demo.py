@@ -9,7 +9,7 @@ import mlrsnet
 from mlrsnet.data import load_digits_splits
 from mlrsnet.experiments import DemoConfig, DemoResult, run_demo
 from mlrsnet.experiments.report import RunRecord, format_table, summarize
-from mlrsnet.training import RunResult
+from mlrsnet.runs import RunResult
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OUTPUT_FILES = (
@@ -79,7 +79,7 @@ def test_results_json_records_meta_training(demo, quick_config):
     )
     steps_per_epoch = math.ceil(len(splits.train) / quick_config.train_batch_size)
     assert len(meta["run"]["lr_per_step"]) == quick_config.meta_epochs * steps_per_epoch
-    assert len(meta["run"]["test_accuracy"]) == quick_config.meta_epochs
+    assert len(meta["run"]["test_metric"]) == quick_config.meta_epochs
     assert meta["schedule_file"] == "schedule.safetensors"
     assert meta["gamma"] == pytest.approx(mlrsnet.released_gamma(meta["initial_loss"], 10))
 
@@ -88,7 +88,7 @@ def test_transfer_runs_have_full_length(demo, quick_config):
     result, _, _ = demo
     for record in result.records:
         assert not record.result.diverged, f"{record.method} seed {record.seed} diverged"
-        assert len(record.result.test_accuracy) == quick_config.epochs
+        assert len(record.result.test_metric) == quick_config.epochs
         assert len(record.result.lr_per_step) > 0
         assert all(lr > 0 for lr in record.result.lr_per_step)
 
@@ -121,7 +121,7 @@ def test_summary_csv_has_one_row_per_method(demo, quick_config):
 def test_accuracies_lie_in_unit_interval(demo):
     result, out_dir, _ = demo
     for record in result.records:
-        for accuracy in record.result.test_accuracy:
+        for accuracy in record.result.test_metric:
             assert 0.0 <= accuracy <= 1.0, f"{record.method} seed {record.seed}: accuracy {accuracy}"
     for row in _read_csv(out_dir / "results.csv"):
         assert 0.0 <= float(row["final_acc"]) <= 1.0
@@ -183,14 +183,14 @@ def test_rerun_gives_same_accuracies(demo, quick_config, tmp_path):
     assert isinstance(second, DemoResult)
     for record_a, record_b in zip(first.records, second.records, strict=True):
         assert (record_a.method, record_a.seed) == (record_b.method, record_b.seed)
-        assert record_a.result.test_accuracy == record_b.result.test_accuracy
+        assert record_a.result.test_metric == record_b.result.test_metric
         assert record_a.result.lr_per_step == record_b.result.lr_per_step
     assert first.meta_training.run.lr_per_step == second.meta_training.run.lr_per_step
 
 
 def test_summary_skips_diverged_runs():
-    finished = RunResult(method="fixed", train_loss=[1.0, 0.5], test_accuracy=[0.6, 0.8])
-    diverged = RunResult(method="fixed", train_loss=[1.0], test_accuracy=[0.7], diverged=True, diverged_step=30)
+    finished = RunResult(method="fixed", train_loss=[1.0, 0.5], test_metric=[0.6, 0.8])
+    diverged = RunResult(method="fixed", train_loss=[1.0], test_metric=[0.7], diverged=True, diverged_step=30)
     records = [RunRecord("fixed", 0, finished), RunRecord("fixed", 1, diverged)]
 
     (summary,) = summarize(records)

@@ -10,7 +10,7 @@ from mlrsnet import NonFiniteLossError
 from mlrsnet.baselines import make_baseline
 from mlrsnet.data import load_digits_splits
 from mlrsnet.models import MLP
-from mlrsnet.training import EpochRecord, RunResult, evaluate, train
+from mlrsnet.runs import EpochRecord, RunResult, evaluate, train
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_train_records_one_lr_per_step(digits):
     assert len(result.loss_per_step) == 3 * steps_per_epoch
     assert len(result.train_loss) == 3
     assert len(result.test_loss) == 3
-    assert len(result.test_accuracy) == 3
+    assert len(result.test_metric) == 3
     for step, lr in enumerate(result.lr_per_step):
         assert lr == pytest.approx(0.1 * 0.95 ** (step // steps_per_epoch))
     assert result.method == "exponential"
@@ -112,7 +112,7 @@ def test_train_calls_step_and_epoch_callbacks(digits):
     last_record = epoch_calls[-1][1]
     assert isinstance(last_record, EpochRecord)
     assert last_record.test_loss == result.test_loss[-1]
-    assert last_record.test_accuracy == result.test_accuracy[-1]
+    assert last_record.test_metric == result.test_metric[-1]
     assert last_record.train_loss == result.train_loss[-1]
 
 
@@ -123,7 +123,7 @@ def test_short_sgd_run_learns_digits(digits):
 
     result = train(model, method, train_loader, test_loader, epochs=3)
 
-    assert result.test_accuracy[-1] > 0.8
+    assert result.test_metric[-1] > 0.8
     assert result.train_loss[-1] < result.train_loss[0]
 
 
@@ -132,7 +132,7 @@ def test_huge_lr_run_is_marked_diverged(digits, caplog):
     model = _mlp(digits)
     method = make_baseline("fixed", model.parameters(), epochs=3, steps_per_epoch=len(train_loader), lr=1e6)
 
-    with caplog.at_level(logging.WARNING, logger="mlrsnet.training"):
+    with caplog.at_level(logging.WARNING, logger="mlrsnet.runs.loop"):
         result = train(model, method, train_loader, test_loader, epochs=3)
 
     assert result.diverged

@@ -1,4 +1,4 @@
-"""The ``mlrsnet`` command line: the demo, checkpoint import and schedule inspection.
+"""The ``mlrsnet`` command line: the demo, tasks, training runs, checkpoint import and schedule inspection.
 
 Misuse (an unknown command or flag, a missing or unreadable input file, an invalid value)
 exits with status 2 and one line on stderr. Other failures raise as usual.
@@ -32,14 +32,34 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(minimum: int, description: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {description} integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a {description} integer, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_at_least(1, "positive")
+_non_negative_int = _int_at_least(0, "non-negative")
+
+
+def _budget_override(text: str) -> tuple[str, object]:
+    field_name, separator, raw = text.partition("=")
+    if not separator or not field_name:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(
+            f"the value of {field_name} must be a JSON number, true, false, null or a quoted string, got {raw!r}"
+        ) from None
+    return field_name.strip(), value
 
 
 def _positive_float(text: str) -> float:
@@ -97,7 +117,82 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="print the metadata of a schedule file as JSON")
     info.add_argument("schedule", type=Path, help="a schedule file")
+
+    _add_task_commands(commands)
     return parser
+
+
+def _add_task_commands(commands: argparse._SubParsersAction) -> None:
+    tasks = commands.add_parser("tasks", help="list the tasks and whether their data is on disk")
+    _add_data_dir(tasks)
+    tasks.add_argument("--budgets", action="store_true", help="also print every budget's settings as JSON")
+
+    download = commands.add_parser(
+        "download",
+        help="download a dataset from its official source and check its md5",
+        description="Download a dataset into DATA_DIR/NAME and check every file's md5. "
+        "Datasets: mnist, cifar10, cifar100, svhn, tinyimagenet, ptb, cifar10c, cifar100c.",
+    )
+    download.add_argument("dataset", help="dataset name, as listed by `mlrsnet tasks`")
+    _add_data_dir(download)
+
+    train = commands.add_parser(
+        "train",
+        help="train a task's model with a schedule file or a baseline",
+        description="Train one model of a task with a meta-learned schedule (Algorithm 2) or a baseline, "
+        "and write metrics.json and model.safetensors to --out.",
+    )
+    method = train.add_mutually_exclusive_group(required=True)
+    method.add_argument("--schedule", type=Path, help="schedule file (.safetensors) that sets the LR")
+    method.add_argument(
+        "--baseline", choices=("fixed", "multistep", "exponential", "sgdr", "adam"), help="hand-designed schedule or Adam"
+    )
+    _add_run_options(train)
+
+    meta_train = commands.add_parser(
+        "meta-train",
+        help="meta-train a schedule on a task and write it to --out/schedule.safetensors",
+        description="Train a task's model while meta-learning its LR schedule (Algorithm 1). "
+        "Writes schedule.safetensors, metrics.json and model.safetensors to --out.",
+    )
+    _add_run_options(meta_train)
+    meta_train.add_argument(
+        "--t-val", type=_positive_int, default=None, help="optimizer steps between look-aheads (default: the budget's)"
+    )
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder with one subfolder per dataset (default: $MLRSNET_DATA, then ~/.cache/mlrsnet)",
+    )
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", required=True, help="task name, as listed by `mlrsnet tasks`")
+    parser.add_argument("--budget", choices=("cpu", "paper"), default="cpu", help="run size (default: cpu)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the model and batch order (default: 0)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/TASK-METHOD-BUDGET-seedN)")
+    _add_data_dir(parser)
+    parser.add_argument("--download", action="store_true", help="download missing data from its official source")
+    parser.add_argument("--corruption", default=None, help="CIFAR-C corruption of the train and test images, such as gaussian_noise")
+    parser.add_argument("--severity", type=int, choices=range(1, 6), default=None, metavar="{1..5}", help="corruption severity")
+    parser.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: the budget's)")
+    parser.add_argument(
+        "--set",
+        dest="budget_overrides",
+        type=_budget_override,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change one budget field, such as train_limit=2000 or lr=0.05; repeatable (see `mlrsnet tasks --budgets`)",
+    )
+    parser.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (default: 1)")
+    parser.add_argument("--device", default="cpu", help="torch device, such as cpu or cuda (default: cpu)")
+    parser.add_argument("--resume", action="store_true", help="continue the unfinished run in --out from its checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +216,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         raise UsageError(str(error).replace("\n", " ")) from error
     if args.command == "demo":
         return _run_demo(args)
+    if args.command in ("tasks", "download", "train", "meta-train"):
+        return _run_task_command(args)
     raise UsageError(f"unknown command {args.command!r}")
 
 
@@ -147,6 +244,21 @@ def _import_official(args: argparse.Namespace) -> int:
     count = schedule.num_snapshots
     print(f"wrote {output} ({count} snapshot{'s' if count != 1 else ''}, switch points {schedule.switch_points})")
     return 0
+
+
+def _run_task_command(args: argparse.Namespace) -> int:
+    from . import cli_tasks
+
+    handlers = {
+        "tasks": cli_tasks.list_tasks,
+        "download": cli_tasks.download,
+        "train": cli_tasks.train_command,
+        "meta-train": cli_tasks.train_command,
+    }
+    try:
+        return handlers[args.command](args)
+    except cli_tasks.TaskCommandError as error:
+        raise UsageError(str(error)) from error
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ class ScheduledOptimizer:
     """Torch optimizer and optional LR scheduler, stepped per iteration or per epoch.
 
     It has the ``name``, ``optimizer``, ``step``, ``end_epoch`` and ``get_last_lr``
-    members that ``mlrsnet.training.train`` calls.
+    members that ``mlrsnet.runs.train`` calls.
 
     Args:
         name: Name of the method in run records.

@@ -39,8 +39,8 @@ from mlrsnet.experiments.report import (
     write_summary_csv,
 )
 from mlrsnet.models import MLP, SmallCNN
-from mlrsnet.schedule_methods import MetaTrainingMethod, TransferredScheduleMethod
-from mlrsnet.training import Method, RunResult, train
+from mlrsnet.runs import MetaTrainingMethod, TransferredScheduleMethod
+from mlrsnet.runs import Method, RunResult, train
 
 __all__ = ["DemoConfig", "DemoResult", "run_demo"]
 
@@ -230,7 +230,7 @@ def _write_figures(
         "test_accuracy_png": plot_epoch_metric(
             out_dir / "test_accuracy.png",
             records,
-            "test_accuracy",
+            "test_metric",
             ylabel="test accuracy",
             title=f"SmallCNN on digits, mean over {len(config.seeds)} seeds",
         ),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mlrsnet.core.atomic import write_atomic
 from mlrsnet.experiments.report import RunRecord
-from mlrsnet.training import RunResult
+from mlrsnet.runs import RunResult
 
 FIGURE_DPI = 120
 

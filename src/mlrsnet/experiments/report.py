@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrsnet.core.atomic import write_text_atomic
-from mlrsnet.training import RunResult
+from mlrsnet.runs import RunResult
 
 RUN_CSV_COLUMNS = ("method", "seed", "final_acc", "best_acc", "final_train_loss", "diverged", "wall_time_s")
 SUMMARY_CSV_COLUMNS = (
@@ -41,16 +41,16 @@ class RunRecord:
     @property
     def final_accuracy(self) -> float | None:
         """Test accuracy after the last epoch, or None for a diverged run, which has no final model."""
-        if self.result.diverged or not self.result.test_accuracy:
+        if self.result.diverged or not self.result.test_metric:
             return None
-        return self.result.test_accuracy[-1]
+        return self.result.test_metric[-1]
 
     @property
     def best_accuracy(self) -> float | None:
         """Highest test accuracy over the evaluated epochs, or None for a diverged run."""
-        if self.result.diverged or not self.result.test_accuracy:
+        if self.result.diverged or not self.result.test_metric:
             return None
-        return max(self.result.test_accuracy)
+        return max(self.result.test_metric)
 
     @property
     def final_train_loss(self) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import MetaTrainer, MLRSNetScheduler
+from mlrsnet.core import MetaTrainer, MLRSNetScheduler
 
 
 class MetaTrainingMethod:

@@ -1,0 +1,181 @@
+"""The task commands of the ``mlrsnet`` command line: ``tasks``, ``download``, ``train`` and ``meta-train``.
+
+They load torch models and datasets, so :mod:`mlrsnet.cli` imports this module's
+handlers only when one of these commands runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from mlrsnet.core import ScheduleFileError
+from mlrsnet.data.catalog import DATASET_SOURCES, fetch_dataset, missing_files
+from mlrsnet.data.download import DownloadError
+from mlrsnet.data.paths import DatasetFormatError, DatasetNotFoundError, resolve_data_dir
+from mlrsnet.runs.methods import MethodSpec
+from mlrsnet.runs.task_run import ResumeError, RunConfig, TaskRunOutcome, run_task
+from mlrsnet.tasks.dataset_files import DownloadSettings
+from mlrsnet.tasks.registry import TASKS
+from mlrsnet.tasks.status import data_status
+
+EXIT_FAILURE = 1
+
+
+class TaskCommandError(Exception):
+    """Invalid input to a task command; the front reports it as a usage error."""
+
+
+def list_tasks(args: argparse.Namespace) -> int:
+    """Print every task with its metric and the data status of each budget."""
+    data_dir = resolve_data_dir(args.data_dir)
+    print(f"data folder: {data_dir}")
+    rows = []
+    for task in TASKS.values():
+        statuses = []
+        for budget in task.budgets:
+            status = data_status(task, budget, data_dir)
+            if status.present:
+                statuses.append(f"{budget}: present")
+            else:
+                statuses.append(f"{budget}: missing (mlrsnet download {status.dataset})")
+        rows.append((task.name, task.metric, "; ".join(statuses), task.description))
+
+    name_width = max(len(row[0]) for row in rows)
+    for name, metric, status, description in rows:
+        print(f"{name:<{name_width}}  {metric:<10}  {status}")
+        print(f"{'':<{name_width}}  {description}")
+    if args.budgets:
+        for task in TASKS.values():
+            budgets = {name: budget.to_dict() for name, budget in task.budgets.items()}
+            print(json.dumps({task.name: budgets}, indent=2))
+    return 0
+
+
+def download(args: argparse.Namespace) -> int:
+    """Download one dataset from its official source, checking every file's md5."""
+    data_dir = resolve_data_dir(args.data_dir)
+    if args.dataset not in DATASET_SOURCES:
+        raise TaskCommandError(f"unknown dataset {args.dataset!r}. Valid datasets: {', '.join(DATASET_SOURCES)}")
+    if not missing_files(args.dataset, data_dir):
+        print(f"{args.dataset} is already present in {data_dir}")
+        return 0
+    try:
+        folder = fetch_dataset(args.dataset, data_dir, progress_factory=_download_bar)
+    except (DownloadError, DatasetFormatError) as error:
+        print(f"mlrsnet: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{args.dataset} is in {folder}")
+    return 0
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Run ``mlrsnet train`` or ``mlrsnet meta-train`` and print the final test metric."""
+    if args.command == "meta-train":
+        spec = MethodSpec(meta_train=True)
+    elif args.schedule is not None:
+        if not args.schedule.is_file():
+            raise TaskCommandError(f"--schedule {args.schedule}: file not found; pass a schedule file (.safetensors)")
+        spec = MethodSpec(schedule=args.schedule)
+    else:
+        spec = MethodSpec(baseline=args.baseline)
+
+    if (args.corruption is None) != (args.severity is None):
+        raise TaskCommandError("--corruption and --severity go together; pass both (for example --corruption gaussian_noise --severity 3)")
+    overrides = dict(args.budget_overrides)
+    for name, value in (("epochs", args.epochs), ("t_val", getattr(args, "t_val", None))):
+        if value is not None:
+            overrides[name] = value
+    config = RunConfig(
+        task=args.task,
+        method=spec,
+        budget=args.budget,
+        seed=args.seed,
+        data_dir=None if args.data_dir is None else str(args.data_dir),
+        corruption=args.corruption,
+        severity=args.severity,
+        overrides=overrides,
+        device=args.device,
+    )
+    out_dir = args.out if args.out is not None else Path("runs") / f"{args.task}-{spec.name}-{args.budget}-seed{args.seed}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TaskCommandError(f"--out {out_dir} exists and is not a folder; pass a folder path")
+
+    torch.set_num_threads(args.threads)
+    settings = DownloadSettings(enabled=args.download, progress_factory=_download_bar)
+    try:
+        outcome = _run_with_progress(config, out_dir, settings, resume=args.resume, show=not args.no_progress)
+    except (DatasetNotFoundError, ResumeError, ScheduleFileError, FileNotFoundError, ValueError) as error:
+        raise TaskCommandError(str(error).replace("\n", " ")) from error
+    except (DownloadError, DatasetFormatError) as error:
+        print(f"mlrsnet: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    _print_summary(outcome)
+    return 0
+
+
+def _run_with_progress(
+    config: RunConfig, out_dir: Path, download: DownloadSettings, *, resume: bool, show: bool
+) -> TaskRunOutcome:
+    bar: tqdm | None = None
+    metric_format = "{:.4f}"
+
+    def on_start(prepared: Any, first_step: int) -> None:
+        nonlocal bar, metric_format
+        metric_format = "{:.2%}" if prepared.task.metric == "accuracy" else "{:.1f}"
+        description = f"{config.method.name} on {config.task}"
+        bar = tqdm(total=prepared.total_steps, initial=first_step, desc=description, unit="step", disable=not show)
+
+    def on_epoch(epoch: int, record: Any) -> None:
+        if bar is not None:
+            bar.set_postfix(
+                epoch=epoch + 1, loss=f"{record.train_loss:.3f}", test=metric_format.format(record.test_metric), lr=f"{record.lr:.3g}"
+            )
+
+    try:
+        return run_task(
+            config,
+            out_dir,
+            download=download,
+            resume=resume,
+            on_start=on_start,
+            on_step=lambda step, loss, lr: bar.update(1) if bar is not None else None,
+            on_epoch=on_epoch,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _print_summary(outcome: TaskRunOutcome) -> None:
+    result = outcome.result
+    metric = result.metric
+    last = result.test_metric[-1] if result.test_metric else float("nan")
+    shown = f"{last:.2%}" if metric == "accuracy" else f"{last:.2f}"
+    state = f"diverged at step {result.diverged_step}" if result.diverged else "finished"
+    print(
+        f"{outcome.prepared.task.name} with {result.method}: {state} after {len(result.train_loss)} epochs, "
+        f"test {metric} {shown}, {result.wall_time_s:.1f} s"
+    )
+    for role, path in outcome.files.items():
+        print(f"  {role}: {path}")
+
+
+def _download_bar(filename: str) -> Callable[[int, int | None], None]:
+    bar = tqdm(desc=filename, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+
+    def progress(received: int, total: int | None) -> None:
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(received - bar.n)
+        if total is not None and received >= total:
+            bar.close()
+
+    return progress
