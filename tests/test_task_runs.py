@@ -171,6 +171,7 @@ def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--set", "epoch=2"], "unknown budget field(s) epoch"),
         (["meta-train", "--task", "digits-mlp", "--budget", "gpu"], "invalid choice: 'gpu'"),
         (["download", "imagenet"], "unknown dataset 'imagenet'"),
+        (["train", "--task", "digits-mlp", "--baseline", "fixed", "--device", "gpu0"], "--device gpu0: invalid torch device"),
     ],
 )
 def test_cli_bad_input_exits_2(tmp_path, arguments, expected):

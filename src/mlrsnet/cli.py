@@ -135,6 +135,7 @@ def _add_task_commands(commands: argparse._SubParsersAction) -> None:
     )
     download.add_argument("dataset", help="dataset name, as listed by `mlrsnet tasks`")
     _add_data_dir(download)
+    _add_mirror(download)
 
     train = commands.add_parser(
         "train",
@@ -170,6 +171,15 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_mirror(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mirror",
+        default=None,
+        metavar="URL",
+        help="download from this folder URL instead of the official source; file names and md5 checks stay the same",
+    )
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, help="task name, as listed by `mlrsnet tasks`")
     parser.add_argument("--budget", choices=("cpu", "paper"), default="cpu", help="run size (default: cpu)")
@@ -177,6 +187,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/TASK-METHOD-BUDGET-seedN)")
     _add_data_dir(parser)
     parser.add_argument("--download", action="store_true", help="download missing data from its official source")
+    _add_mirror(parser)
     parser.add_argument("--corruption", default=None, help="CIFAR-C corruption of the train and test images, such as gaussian_noise")
     parser.add_argument("--severity", type=int, choices=range(1, 6), default=None, metavar="{1..5}", help="corruption severity")
     parser.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: the budget's)")

@@ -46,7 +46,9 @@ def list_tasks(args: argparse.Namespace) -> int:
                 statuses.append(f"{budget}: present")
             else:
                 statuses.append(f"{budget}: missing (mlrsnet download {status.dataset})")
-        rows.append((task.name, task.metric, "; ".join(statuses), task.description))
+        cpu_note = task.budgets["cpu"].note
+        description = f"{task.description} (cpu budget: {cpu_note})" if cpu_note else task.description
+        rows.append((task.name, task.metric, "; ".join(statuses), description))
 
     name_width = max(len(row[0]) for row in rows)
     for name, metric, status, description in rows:
@@ -68,7 +70,7 @@ def download(args: argparse.Namespace) -> int:
         print(f"{args.dataset} is already present in {data_dir}")
         return 0
     try:
-        folder = fetch_dataset(args.dataset, data_dir, progress_factory=_download_bar)
+        folder = fetch_dataset(args.dataset, data_dir, progress_factory=_download_bar, base_url=args.mirror)
     except (DownloadError, DatasetFormatError) as error:
         print(f"mlrsnet: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
@@ -87,6 +89,7 @@ def train_command(args: argparse.Namespace) -> int:
     else:
         spec = MethodSpec(baseline=args.baseline)
 
+    _check_device(args.device)
     if (args.corruption is None) != (args.severity is None):
         raise TaskCommandError("--corruption and --severity go together; pass both (for example --corruption gaussian_noise --severity 3)")
     overrides = dict(args.budget_overrides)
@@ -109,7 +112,9 @@ def train_command(args: argparse.Namespace) -> int:
         raise TaskCommandError(f"--out {out_dir} exists and is not a folder; pass a folder path")
 
     torch.set_num_threads(args.threads)
-    settings = DownloadSettings(enabled=args.download, progress_factory=_download_bar)
+    if args.mirror is not None and not args.download:
+        raise TaskCommandError("--mirror needs --download; pass both to fetch missing data from the mirror")
+    settings = DownloadSettings(enabled=args.download, base_url=args.mirror, progress_factory=_download_bar)
     try:
         outcome = _run_with_progress(config, out_dir, settings, resume=args.resume, show=not args.no_progress)
     except (DatasetNotFoundError, ResumeError, ScheduleFileError, FileNotFoundError, ValueError) as error:
@@ -119,6 +124,17 @@ def train_command(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     _print_summary(outcome)
     return 0
+
+
+def _check_device(name: str) -> None:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TaskCommandError(f"--device {name}: invalid torch device; pass cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TaskCommandError(f"--device {name}: CUDA is not available on this machine; pass --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise TaskCommandError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
 
 
 def _run_with_progress(

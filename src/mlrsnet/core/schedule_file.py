@@ -23,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .._version import __version__
-from .atomic import write_atomic
+from mlrsnet.atomic import write_atomic
 from .gamma import RELEASED_GAMMA_RULE
 from .net import MLRSNet
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlrsnet.core.atomic import write_atomic
+from mlrsnet.atomic import write_atomic
 from mlrsnet.data.paths import DatasetFormatError, dataset_not_found
 
 logger = logging.getLogger(__name__)

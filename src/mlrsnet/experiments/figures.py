@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlrsnet.core.atomic import write_atomic
+from mlrsnet.atomic import write_atomic
 from mlrsnet.experiments.report import RunRecord
 from mlrsnet.runs import RunResult
 

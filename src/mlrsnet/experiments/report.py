@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrsnet.core.atomic import write_text_atomic
+from mlrsnet.atomic import write_text_atomic
 from mlrsnet.runs import RunResult
 
 RUN_CSV_COLUMNS = ("method", "seed", "final_acc", "best_acc", "final_train_loss", "diverged", "wall_time_s")

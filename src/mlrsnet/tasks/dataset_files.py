@@ -17,9 +17,12 @@ class DownloadSettings:
 
     ``progress_factory(filename)`` returns the ``progress(received_bytes, total_bytes)``
     callback of one file's download. The command line passes one that draws a progress bar.
+    ``base_url`` replaces the official URLs up to their last ``/``, for a mirror that
+    serves the same file names.
     """
 
     enabled: bool = False
+    base_url: str | None = None
     progress_factory: Callable[[str], Callable[[int, int | None], None]] | None = None
 
 
@@ -41,12 +44,13 @@ def dataset_folder_with(
 
     if missing_files(name, data_dir, files) and download is not None and download.enabled:
         logger.info("downloading dataset %s into %s", name, data_dir)
-        fetch_dataset(name, data_dir, files=files, **_progress_argument(download))
+        fetch_dataset(name, data_dir, files=files, **_fetch_arguments(download))
     require_dataset(name, data_dir, files)
     return dataset_folder(name, data_dir)
 
 
-def _progress_argument(download: DownloadSettings) -> dict[str, Any]:
-    if download.progress_factory is None:
-        return {}
-    return {"progress_factory": download.progress_factory}
+def _fetch_arguments(download: DownloadSettings) -> dict[str, Any]:
+    arguments: dict[str, Any] = {"base_url": download.base_url}
+    if download.progress_factory is not None:
+        arguments["progress_factory"] = download.progress_factory
+    return arguments

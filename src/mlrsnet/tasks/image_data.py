@@ -71,12 +71,15 @@ def load_image_splits(
     if budget.train_limit is not None:
         train = (train[0][: budget.train_limit], train[1][: budget.train_limit])
         info["train_limit"] = budget.train_limit
+
+    # The test limit applies before the corruption, which is slow, and again to CIFAR-C test files.
+    if budget.test_limit is not None:
+        test = (test[0][: budget.test_limit], test[1][: budget.test_limit])
+    if corruption is not None:
+        train, test = _corrupt(dataset, data_dir, train, test, corruption, severity, info)
     if budget.test_limit is not None:
         test = (test[0][: budget.test_limit], test[1][: budget.test_limit])
         info["test_limit"] = budget.test_limit
-
-    if corruption is not None:
-        train, test = _corrupt(dataset, data_dir, train, test, corruption, severity, info)
 
     mean, std = _channel_statistics(train[0])
     info.update(
@@ -155,6 +158,11 @@ def _digits_splits() -> tuple[Arrays, Arrays, Arrays, dict[str, Any]]:
 
 def _hold_out(split: Arrays, count: int) -> tuple[Arrays, Arrays]:
     images, labels = split
+    if len(labels) <= count:
+        raise ValueError(
+            f"the training set has {len(labels)} images, but {count} are held out as meta-data. "
+            "Check that the dataset files are complete"
+        )
     order = np.random.default_rng(SPLIT_SEED).permutation(len(labels))
     kept, held = order[count:], order[:count]
     return (images[kept], labels[kept]), (images[held], labels[held])
@@ -188,10 +196,10 @@ def _cifar_c_test(dataset: str, data_dir: Path, corruption: str, severity: int) 
     if dataset not in ("cifar10", "cifar100"):
         return None
     from mlrsnet.data.catalog import dataset_folder, missing_files
-    from mlrsnet.data.cifar_c import load_cifar_c
+    from mlrsnet.data.cifar_c import cifar_c_files, load_cifar_c
 
     name = f"{dataset}c"
-    if missing_files(name, data_dir):
+    if missing_files(name, data_dir, cifar_c_files(NUM_CLASSES[dataset], corruption)):
         return None
     return load_cifar_c(dataset_folder(name, data_dir), NUM_CLASSES[dataset], corruption, severity)
 

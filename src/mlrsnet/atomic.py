@@ -1,4 +1,4 @@
-"""Atomic file writes, so an interrupted run never leaves a half-written file."""
+"""Atomic file writes, so an interrupted run never leaves a half-written file; usable from every layer."""
 
 from __future__ import annotations
 
