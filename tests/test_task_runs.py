@@ -49,6 +49,7 @@ def test_meta_train_mnist_then_transfer_to_ptb(tmp_path, shared_data_dir):
     assert metrics["metric"] == "accuracy"
     assert len(metrics["lr_per_step"]) == len(metrics["loss_per_step"]) == steps == 2 * 8
     assert [epoch["epoch"] for epoch in metrics["epochs"]] == [0, 1]
+    assert [epoch["lr"] for epoch in metrics["epochs"]] == [metrics["lr_per_step"][7], metrics["lr_per_step"][15]]
     # 16 steps: above chance (10%), and the training loss falls.
     assert 0.15 < metrics["final"]["test_metric"] <= 1.0
     assert metrics["epochs"][1]["train_loss"] < metrics["epochs"][0]["train_loss"]
@@ -73,6 +74,13 @@ def test_meta_train_mnist_then_transfer_to_ptb(tmp_path, shared_data_dir):
     # The language-model gamma (from the perplexity, C = V) puts the LR near the released LM scale.
     assert 1.0 < lrs[0] < 60.0
     assert len(set(lrs)) > 1
+
+    # The tied embedding and decoder weights are stored once and load back into a fresh model.
+    from safetensors.torch import load_model
+
+    fresh = transfer.prepared.build_model()
+    load_model(fresh, str(transfer.files["model"]))
+    assert fresh.decoder.weight is fresh.embedding.weight
 
 
 @pytest.mark.parametrize(
@@ -147,6 +155,25 @@ def test_cli_meta_train_then_train(tmp_path, shared_data_dir, capsys):
     assert _metrics(tmp_path / "ptb")["config"]["run"]["overrides"] == {"train_limit": 2000, "test_limit": 1000, "epochs": 1}
 
 
+def test_cli_diverged_meta_training_exits_1(tmp_path, capsys):
+    code = main(["meta-train", "--task", "digits-mlp", "--epochs", "2", "--set", "weight_decay=1e4",
+                 "--out", str(tmp_path), "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1, captured.out
+    assert "meta-training diverged" in captured.err
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "diverged"
+    assert not (tmp_path / "schedule.safetensors").exists()
+
+
+def test_cli_diverged_train_exits_1(tmp_path, capsys):
+    code = main(["train", "--task", "digits-mlp", "--baseline", "fixed", "--set", "lr=1e6", "--out", str(tmp_path), "--no-progress"])
+    output = capsys.readouterr().out
+    assert code == 1
+    assert "diverged at step" in output
+    assert "no evaluated epoch" in output
+    assert _metrics(tmp_path)["status"] == "diverged"
+
+
 def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
     assert main(["tasks", "--data-dir", str(shared_data_dir)]) == 0
     output = capsys.readouterr().out
@@ -171,6 +198,12 @@ def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--set", "epoch=2"], "unknown budget field(s) epoch"),
         (["meta-train", "--task", "digits-mlp", "--budget", "gpu"], "invalid choice: 'gpu'"),
         (["download", "imagenet"], "unknown dataset 'imagenet'"),
+        (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", "batch_size=64.5"], "batch_size must be an integer"),
+        (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", "train_limit=100.0"], "train_limit must be an integer"),
+        (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", 'lr="a"'], "lr must be a positive finite number"),
+        (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", "model_options=[1]"], "model_options must be a JSON object"),
+        (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", 'split="x"'], "split must be one of standard, offline"),
+        (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", 'split="offline"'], "digits has one fixed split"),
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--device", "gpu0"], "--device gpu0: invalid torch device"),
     ],
 )

@@ -51,6 +51,32 @@ def test_cpu_budget_gives_200_lookaheads(name, shared_data_dir):
     assert lookaheads >= 200
 
 
+# Training-split sizes after the meta-data split: images, or tokens with one <eos> per line.
+TRAIN_SIZES = {
+    ("digits", "standard"): 1197,
+    ("mnist", "offline"): 8000,
+    ("mnist", "standard"): 59000,
+    ("cifar10", "standard"): 49000,
+    ("cifar100", "standard"): 49000,
+    ("svhn", "standard"): 72257,
+    ("tinyimagenet", "standard"): 99000,
+    ("ptb", "offline"): 66384,
+    ("ptb", "standard"): 929589,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_budget_gives_200_lookaheads(name):
+    task = get_task(name)
+    for budget in task.budgets.values():
+        size = TRAIN_SIZES[task.dataset, budget.split]
+        if budget.train_limit is not None:
+            size = min(size, budget.train_limit)
+        per_step = budget.batch_size * budget.bptt if task.kind == "language" else budget.batch_size
+        lookaheads = math.ceil(size / per_step) * budget.epochs / budget.t_val
+        assert lookaheads >= 200, f"{name}: {lookaheads:.0f} look-aheads"
+
+
 def _row_keys(images: torch.Tensor) -> set[bytes]:
     return {row.numpy().tobytes() for row in images}
 

@@ -21,12 +21,15 @@ from mlrsnet.data.catalog import DATASET_SOURCES, fetch_dataset, missing_files
 from mlrsnet.data.download import DownloadError
 from mlrsnet.data.paths import DatasetFormatError, DatasetNotFoundError, resolve_data_dir
 from mlrsnet.runs.methods import MethodSpec
-from mlrsnet.runs.task_run import ResumeError, RunConfig, TaskRunOutcome, run_task
+from mlrsnet.runs.task_run import MetaTrainingDivergedError, ResumeError, RunConfig, TaskRunOutcome, run_task
 from mlrsnet.tasks.dataset_files import DownloadSettings
 from mlrsnet.tasks.registry import TASKS
 from mlrsnet.tasks.status import data_status
 
+# Failed downloads, corrupt files and diverged runs (whose metrics.json still records them).
 EXIT_FAILURE = 1
+# The shell's status for a command stopped by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 class TaskCommandError(Exception):
@@ -119,11 +122,15 @@ def train_command(args: argparse.Namespace) -> int:
         outcome = _run_with_progress(config, out_dir, settings, resume=args.resume, show=not args.no_progress)
     except (DatasetNotFoundError, ResumeError, ScheduleFileError, FileNotFoundError, ValueError) as error:
         raise TaskCommandError(str(error).replace("\n", " ")) from error
-    except (DownloadError, DatasetFormatError) as error:
+    except (DownloadError, DatasetFormatError, MetaTrainingDivergedError) as error:
+        # Failed downloads, corrupt files and a diverged meta-training run.
         print(f"mlrsnet: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"mlrsnet: interrupted; rerun the same command with --resume to continue from the last finished epoch in {out_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     _print_summary(outcome)
-    return 0
+    return EXIT_FAILURE if outcome.result.diverged else 0
 
 
 def _check_device(name: str) -> None:
@@ -172,14 +179,15 @@ def _run_with_progress(
 
 def _print_summary(outcome: TaskRunOutcome) -> None:
     result = outcome.result
-    metric = result.metric
-    last = result.test_metric[-1] if result.test_metric else float("nan")
-    shown = f"{last:.2%}" if metric == "accuracy" else f"{last:.2f}"
+    epochs = len(result.train_loss)
+    if result.test_metric:
+        last = result.test_metric[-1]
+        shown = f"{last:.2%}" if result.metric == "accuracy" else f"{last:.2f}"
+        metric_text = f"test {result.metric} {shown}"
+    else:
+        metric_text = "no evaluated epoch"
     state = f"diverged at step {result.diverged_step}" if result.diverged else "finished"
-    print(
-        f"{outcome.prepared.task.name} with {result.method}: {state} after {len(result.train_loss)} epochs, "
-        f"test {metric} {shown}, {result.wall_time_s:.1f} s"
-    )
+    print(f"{outcome.prepared.task.name} with {result.method}: {state} after {epochs} epochs, {metric_text}, {result.wall_time_s:.1f} s")
     for role, path in outcome.files.items():
         print(f"  {role}: {path}")
 

@@ -100,6 +100,8 @@ def _read_splits(
     dataset: str, budget: Budget, data_dir: Path, download: DownloadSettings | None
 ) -> tuple[Arrays, Arrays, Arrays, dict[str, Any]]:
     if dataset == "digits":
+        if budget.split != "standard":
+            raise ValueError(f"digits has one fixed split, so the budget's split must be 'standard', got {budget.split!r}")
         return _digits_splits()
 
     if dataset == "mnist":

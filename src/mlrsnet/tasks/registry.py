@@ -27,8 +27,9 @@ PAPER_LANGUAGE = Budget(
 )
 
 
-def _paper_image(**model_options: object) -> Budget:
-    return Budget(**{**PAPER_IMAGE.to_dict(), "model_options": dict(model_options)})
+def _paper_image(t_val: int = PAPER_IMAGE.t_val, **model_options: object) -> Budget:
+    # Digits has 10 steps per epoch at batch 128, so its paper budget needs a smaller t_val.
+    return Budget(**{**PAPER_IMAGE.to_dict(), "t_val": t_val, "model_options": dict(model_options)})
 
 
 def _cpu_image(epochs: int, t_val: int, note: str = "", **settings: object) -> Budget:
@@ -48,7 +49,7 @@ def _lstm_cpu(num_layers: int, *, offline: bool = True) -> Budget:
     if offline:
         data_settings = {"split": "offline", "note": "size 200; trains on valid.txt less its last 10%, which is the meta-data"}
     else:
-        data_settings = {"train_limit": 200_000, "note": "size 200; first 200,000 tokens of train.txt"}
+        data_settings = {"train_limit": 70_000, "note": "size 200; first 70,000 tokens of train.txt"}
     return Budget(
         epochs=10,
         batch_size=20,
@@ -79,7 +80,7 @@ def _build_tasks() -> dict[str, Task]:
             "image",
             {
                 "cpu": _cpu_image(30, 2, batch_size=64, model_options={"hidden_sizes": (128, 64)}),
-                "paper": _paper_image(hidden_sizes=(128, 64)),
+                "paper": _paper_image(t_val=8, hidden_sizes=(128, 64)),
             },
             "scikit-learn digits (8x8), MLP 128-64; meta-data 200 images, test 400",
             offline=True,
@@ -91,7 +92,7 @@ def _build_tasks() -> dict[str, Task]:
             "image",
             {
                 "cpu": _cpu_image(30, 2, batch_size=64, model_options={"width": 16}),
-                "paper": _paper_image(width=16),
+                "paper": _paper_image(t_val=8, width=16),
             },
             "scikit-learn digits (8x8), SmallCNN width 16; meta-data 200 images, test 400",
             offline=True,

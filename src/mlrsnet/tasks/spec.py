@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -60,9 +61,43 @@ class Budget:
     augment: bool = False
     note: str = ""
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "t_val", "meta_batch_size", "eval_batch_size", "bptt"):
+            _check_int(name, getattr(self, name), minimum=1)
+        for name in ("train_limit", "test_limit"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), minimum=1)
+        for name in ("lr", "adam_lr"):
+            _check_number(name, getattr(self, name), positive=True)
+        for name in ("momentum", "weight_decay"):
+            _check_number(name, getattr(self, name), positive=False)
+        if self.max_grad_norm is not None:
+            _check_number("max_grad_norm", self.max_grad_norm, positive=True)
+        if not isinstance(self.model_options, dict):
+            raise ValueError(f"budget field model_options must be a JSON object such as {{\"width\": 8}}, got {self.model_options!r}")
+        if self.split not in SPLITS:
+            raise ValueError(f"budget field split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"budget field augment must be true or false, got {self.augment!r}")
+
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-ready dict."""
         return asdict(self)
+
+
+SPLITS = ("standard", "offline")
+
+
+def _check_int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"budget field {name} must be an integer of at least {minimum}, got {value!r}")
+
+
+def _check_number(name: str, value: Any, *, positive: bool) -> None:
+    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not valid or value < 0 or (positive and value == 0):
+        kind = "a positive" if positive else "a non-negative"
+        raise ValueError(f"budget field {name} must be {kind} finite number, got {value!r}")
 
 
 @dataclass(frozen=True)

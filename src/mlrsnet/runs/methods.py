@@ -1,0 +1,126 @@
+"""Build the LR method of a task run: a baseline, a transferred schedule, or meta-training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mlrsnet.baselines import BASELINE_NAMES, make_baseline
+from mlrsnet.core import MetaTrainer, MLRSNetScheduler, load_schedule, mean_initial_loss
+from mlrsnet.core.batches import model_device, move_to_device
+from mlrsnet.runs.loop import Method
+from mlrsnet.runs.schedule_methods import MetaTrainingMethod, TransferredScheduleMethod
+from mlrsnet.tasks.loaders import TensorBatches
+from mlrsnet.tasks.prepare import PreparedTask
+
+# Batches of the untrained model's loss that estimate f0 for gamma; enough for a stable mean.
+INITIAL_LOSS_BATCHES = 50
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Which LR method a run uses: exactly one of a baseline name, a schedule file, or meta-training."""
+
+    baseline: str | None = None
+    schedule: Path | None = None
+    meta_train: bool = False
+
+    def __post_init__(self) -> None:
+        chosen = [self.baseline is not None, self.schedule is not None, self.meta_train]
+        if sum(chosen) != 1:
+            raise ValueError("choose exactly one method: a baseline name, a schedule file, or meta-training")
+        if self.baseline is not None and self.baseline not in BASELINE_NAMES:
+            raise ValueError(f"unknown baseline {self.baseline!r}. Valid baselines: {', '.join(BASELINE_NAMES)}")
+
+    @property
+    def name(self) -> str:
+        """Name of the method in records: the baseline, ``mlrsnet`` or ``mlrsnet-meta-train``."""
+        if self.baseline is not None:
+            return self.baseline
+        return "mlrsnet" if self.schedule is not None else "mlrsnet-meta-train"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"baseline": self.baseline, "schedule": None if self.schedule is None else str(self.schedule), "meta_train": self.meta_train}
+
+
+def build_method(spec: MethodSpec, model: nn.Module, prepared: PreparedTask) -> Method:
+    """Return the training-loop method of ``spec`` for ``model`` on ``prepared``.
+
+    The schedule net runs on SGD with the budget's momentum and weight decay. Its
+    initial LR only sets the ratio between param groups, because the net sets the LR.
+
+    Raises:
+        ScheduleFileError: If the schedule file is invalid.
+        FileNotFoundError: If the schedule file does not exist.
+    """
+    budget = prepared.budget
+    if spec.baseline is not None:
+        is_adam = spec.baseline == "adam"
+        return make_baseline(
+            spec.baseline,
+            model.parameters(),
+            epochs=budget.epochs,
+            steps_per_epoch=prepared.steps_per_epoch,
+            lr=budget.adam_lr if is_adam else budget.lr,
+            momentum=0.0 if is_adam else budget.momentum,
+            weight_decay=budget.weight_decay,
+        )
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=budget.lr, momentum=budget.momentum, weight_decay=budget.weight_decay)
+    if spec.schedule is not None:
+        schedule = load_schedule(spec.schedule)
+        scheduler = MLRSNetScheduler(optimizer, schedule, prepared.total_steps, **prepared.schedule_settings)
+        return TransferredScheduleMethod(scheduler, name=spec.name)
+
+    device = model_device(model)
+    batches = [move_to_device(batch, device) for batch in _initial_loss_batches(prepared)]
+    initial_loss = mean_initial_loss(model, batches, prepared.objective.meta_loss)
+    trainer = MetaTrainer(
+        model,
+        optimizer,
+        prepared.meta_loader,
+        prepared.total_steps,
+        batch_loss=prepared.objective.meta_loss,
+        t_val=budget.t_val,
+        initial_loss=initial_loss,
+        **prepared.schedule_settings,
+    )
+    return MetaTrainingMethod(trainer, name=spec.name)
+
+
+def _initial_loss_batches(prepared: PreparedTask) -> list[Any]:
+    # An unshuffled copy of the training batches, so that the shuffling generator stays untouched.
+    loader = prepared.train_loader
+    if isinstance(loader, TensorBatches):
+        loader = TensorBatches(loader.images, loader.labels, loader.batch_size)
+    batches = []
+    for batch in loader:
+        batches.append(batch)
+        if len(batches) == INITIAL_LOSS_BATCHES:
+            break
+    return batches
+
+
+def method_state(method: Method) -> dict[str, Any]:
+    """Return the state of ``method`` and its optimizer, for a checkpoint."""
+    if isinstance(method, MetaTrainingMethod):
+        return {"optimizer": method.optimizer.state_dict(), "trainer": method.trainer.state_dict()}
+    if isinstance(method, TransferredScheduleMethod):
+        return {"optimizer": method.optimizer.state_dict(), "scheduler": method.scheduler.state_dict()}
+    return {"baseline": method.state_dict()}
+
+
+def load_method_state(method: Method, state: dict[str, Any]) -> None:
+    """Restore a state saved by :func:`method_state` into a method built the same way."""
+    if isinstance(method, MetaTrainingMethod):
+        method.optimizer.load_state_dict(state["optimizer"])
+        method.trainer.load_state_dict(state["trainer"])
+    elif isinstance(method, TransferredScheduleMethod):
+        method.optimizer.load_state_dict(state["optimizer"])
+        method.scheduler.load_state_dict(state["scheduler"])
+    else:
+        method.load_state_dict(state["baseline"])
