@@ -23,7 +23,7 @@ INITIAL_LOSS_BATCHES = 50
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """Which LR method a run uses: exactly one of a baseline name, a schedule file, or meta-training."""
+    """LR method of a run: exactly one of a baseline name, a schedule file, or meta-training."""
 
     baseline: str | None = None
     schedule: Path | None = None

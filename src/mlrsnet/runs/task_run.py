@@ -74,7 +74,7 @@ class MetaTrainingDivergedError(RuntimeError):
 
 @dataclass
 class TaskRunOutcome:
-    """What a task run produced: its record, the prepared task and the written files."""
+    """Outcome of a task run: its record, the prepared task and the written files."""
 
     result: RunResult
     prepared: PreparedTask
@@ -104,7 +104,7 @@ def run_task(
         on_step, on_epoch: Passed to :func:`mlrsnet.runs.train`.
 
     Raises:
-        ResumeError: If ``out_dir`` already holds a run and ``resume`` is False, or the
+        ResumeError: If ``out_dir`` already contains a run and ``resume`` is False, or the
             saved run has another config.
         DatasetNotFoundError: If the data is missing and downloads are not enabled.
         MetaTrainingDivergedError: If a meta-training run diverged, so that it has no schedule.
@@ -180,12 +180,12 @@ def _existing_checkpoint(out_dir: Path, config: RunConfig, resume: bool) -> dict
     if not metrics_path.exists() and not checkpoint_path.exists():
         return None
     if not resume:
-        raise ResumeError(f"{out_dir} already holds a run. Pass --resume to continue it, or choose another --out folder")
+        raise ResumeError(f"{out_dir} already contains a run. Pass --resume to continue it, or choose another --out folder")
 
     saved = read_metrics(metrics_path)
     if saved.get("config", {}).get("run") != to_json(config.to_dict()):
         raise ResumeError(
-            f"{out_dir} holds a run with another config ({saved.get('config', {}).get('run')}). "
+            f"{out_dir} contains a run with another config ({saved.get('config', {}).get('run')}). "
             "Resume with the same command line, or choose another --out folder"
         )
     if saved.get("status") in ("finished", "diverged"):
