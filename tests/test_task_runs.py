@@ -83,6 +83,28 @@ def test_meta_train_mnist_then_transfer_to_ptb(tmp_path, shared_data_dir):
     assert fresh.decoder.weight is fresh.embedding.weight
 
 
+def test_meta_train_ptb_then_transfer_to_mnist(tmp_path, shared_data_dir):
+    ptb_config = RunConfig(
+        "ptb-lstm2", MethodSpec(meta_train=True), data_dir=str(shared_data_dir), overrides={**QUICK_PTB, "t_val": 2}
+    )
+    meta = run_task(ptb_config, tmp_path / "ptb")
+    schedule = load_schedule(meta.files["schedule"])
+    assert schedule.meta_trained_on["task"] == "ptb-lstm2"
+    assert schedule.meta_trained_on["gamma_from_perplexity"] is True
+    # The net read loss / ln(V) while meta-training, and the file keeps that scale.
+    assert schedule.input_scale == pytest.approx(math.log(meta.prepared.num_classes))
+
+    mnist_config = RunConfig(
+        "mnist-cnn", MethodSpec(schedule=meta.files["schedule"]), data_dir=str(shared_data_dir), overrides=QUICK_MNIST
+    )
+    transfer = run_task(mnist_config, tmp_path / "mnist")
+    metrics = _metrics(tmp_path / "mnist")
+    assert metrics["status"] == "finished"
+    assert metrics["config"]["schedule_settings"] == {"num_classes": 10}
+    assert 0.15 < metrics["final"]["test_metric"] <= 1.0
+    assert len(metrics["lr_per_step"]) == transfer.prepared.total_steps
+
+
 @pytest.mark.parametrize(
     ("task", "method", "overrides"),
     [
