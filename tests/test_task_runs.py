@@ -19,7 +19,7 @@ QUICK_MNIST = {"epochs": 2, "train_limit": 1000, "test_limit": 500, "t_val": 2}
 QUICK_PTB = {"epochs": 2, "train_limit": 3000, "test_limit": 2000}
 
 
-class Interrupt(Exception):
+class Interrupt(KeyboardInterrupt):
     """Stands in for a Ctrl-C after an epoch."""
 
 
@@ -119,7 +119,7 @@ def test_resume_matches_uninterrupted_run(tmp_path, shared_data_dir, task, metho
 
     with pytest.raises(Interrupt):
         run_task(config, tmp_path / "cut", on_epoch=_interrupt_after(1))
-    assert _metrics(tmp_path / "cut")["status"] == "running"
+    assert _metrics(tmp_path / "cut")["status"] == "interrupted"
     assert (tmp_path / "cut" / "checkpoint.pt").exists()
     resumed = run_task(config, tmp_path / "cut", resume=True)
 
@@ -143,8 +143,25 @@ def test_existing_run_needs_resume_flag(tmp_path):
     with pytest.raises(ResumeError, match="already finished"):
         run_task(config, tmp_path, resume=True)
     other = RunConfig("digits-mlp", MethodSpec(baseline="adam"), overrides={"epochs": 1})
-    with pytest.raises(ResumeError, match="another config"):
+    with pytest.raises(ResumeError, match="another config .*method: saved .*'fixed'.*now .*'adam'"):
         run_task(other, tmp_path, resume=True)
+
+
+def test_resume_needs_an_existing_run(tmp_path):
+    config = RunConfig("digits-mlp", MethodSpec(baseline="fixed"), overrides={"epochs": 1})
+    with pytest.raises(ResumeError, match="contains no run to resume"):
+        run_task(config, tmp_path / "typo", resume=True)
+    assert not (tmp_path / "typo").exists()
+
+
+def test_corrupt_checkpoint_is_reported(tmp_path):
+    config = RunConfig("digits-mlp", MethodSpec(baseline="fixed"), overrides={"epochs": 3})
+    with pytest.raises(Interrupt):
+        run_task(config, tmp_path, on_epoch=_interrupt_after(1))
+    checkpoint = tmp_path / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    with pytest.raises(ResumeError, match="checkpoint.pt is unreadable"):
+        run_task(config, tmp_path, resume=True)
 
 
 def test_diverged_baseline_is_recorded(tmp_path):
@@ -164,7 +181,7 @@ def test_cli_meta_train_then_train(tmp_path, shared_data_dir, capsys):
          "--epochs", "1", "--set", "train_limit=600", "--set", "test_limit=300", "--t-val", "2", "--no-progress"]
     )
     assert code == 0
-    assert "mnist-cnn with mlrsnet-meta-train: finished after 1 epochs" in capsys.readouterr().out
+    assert "mnist-cnn with mlrsnet-meta-train: finished after 1 epoch," in capsys.readouterr().out
 
     code = main(
         ["train", "--task", "ptb-lstm2", "--schedule", str(schedule_dir / "schedule.safetensors"),
@@ -173,7 +190,7 @@ def test_cli_meta_train_then_train(tmp_path, shared_data_dir, capsys):
     )
     assert code == 0
     output = capsys.readouterr().out
-    assert "ptb-lstm2 with mlrsnet: finished after 1 epochs, test perplexity" in output
+    assert "ptb-lstm2 with mlrsnet: finished after 1 epoch, test perplexity" in output
     assert _metrics(tmp_path / "ptb")["config"]["run"]["overrides"] == {"train_limit": 2000, "test_limit": 1000, "epochs": 1}
 
 
@@ -194,6 +211,30 @@ def test_cli_diverged_train_exits_1(tmp_path, capsys):
     assert "diverged at step" in output
     assert "no evaluated epoch" in output
     assert _metrics(tmp_path)["status"] == "diverged"
+
+
+def test_cli_gamma_fixes_the_scale(tmp_path):
+    code = main(["meta-train", "--task", "digits-mlp", "--epochs", "1", "--gamma", "0.05", "--out", str(tmp_path / "meta"), "--no-progress"])
+    assert code == 0
+    metrics = _metrics(tmp_path / "meta")
+    assert metrics["method_summary"]["gamma"] == 0.05
+    assert max(metrics["lr_per_step"]) < 0.05
+
+    schedule = tmp_path / "meta" / "schedule.safetensors"
+    code = main(["train", "--task", "digits-cnn", "--schedule", str(schedule), "--epochs", "1", "--gamma", "0.02",
+                 "--out", str(tmp_path / "transfer"), "--no-progress"])
+    assert code == 0
+    summary = _metrics(tmp_path / "transfer")["method_summary"]
+    assert summary["gamma"] == 0.02
+    assert summary["schedule_meta_trained_on"]["task"] == "digits-mlp"
+    assert len(summary["schedule_fingerprint"]) == 64
+
+
+def test_cli_budgets_print_one_json_document(capsys):
+    assert main(["tasks", "--budgets"]) == 0
+    budgets = json.loads(capsys.readouterr().out)
+    assert budgets["mnist-cnn"]["cpu"]["t_val"] == 4
+    assert budgets["ptb-lstm2"]["paper"]["max_grad_norm"] == 0.25
 
 
 def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
@@ -220,6 +261,10 @@ def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--set", "epoch=2"], "unknown budget field(s) epoch"),
         (["meta-train", "--task", "digits-mlp", "--budget", "gpu"], "invalid choice: 'gpu'"),
         (["download", "imagenet"], "unknown dataset 'imagenet'"),
+        (["download", "mnist", "--mirror", "notaurl"], "expected an http://, https:// or file:// URL"),
+        (["train", "--task", "digits-mlp", "--baseline", "fixed", "--gamma", "0.1"], "--gamma sets the schedule net's LR scale"),
+        (["train", "--task", "digits-mlp", "--schedule", "."], "--schedule . is a folder"),
+        (["train", "--task", "digits-mlp", "--baseline", "fixed", "--set", 'model_options={"bogus": 1}'], "invalid model_options"),
         (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", "batch_size=64.5"], "batch_size must be an integer"),
         (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", "train_limit=100.0"], "train_limit must be an integer"),
         (["train", "--task", "digits-cnn", "--baseline", "fixed", "--set", 'lr="a"'], "lr must be a positive finite number"),

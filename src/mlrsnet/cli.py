@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -125,23 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_task_commands(commands: argparse._SubParsersAction) -> None:
     tasks = commands.add_parser("tasks", help="list the tasks and whether their data is on disk")
     _add_data_dir(tasks)
-    tasks.add_argument("--budgets", action="store_true", help="also print every budget's settings as JSON")
+    tasks.add_argument("--budgets", action="store_true", help="print every task's budget settings as one JSON document instead")
 
     download = commands.add_parser(
         "download",
         help="download a dataset from its official source and check its md5",
-        description="Download a dataset into DATA_DIR/NAME and check every file's md5. "
-        "Datasets: mnist, cifar10, cifar100, svhn, tinyimagenet, ptb, cifar10c, cifar100c.",
+        description="Download a dataset into DATA_DIR/NAME and check every file's md5.",
     )
-    download.add_argument("dataset", help="dataset name, as listed by `mlrsnet tasks`")
+    download.add_argument(
+        "dataset",
+        help="dataset name: mnist, cifar10, cifar100, svhn, tinyimagenet, ptb, cifar10c or cifar100c "
+        "(`mlrsnet tasks` names the one each task needs)",
+    )
     _add_data_dir(download)
     _add_mirror(download)
 
     train = commands.add_parser(
         "train",
         help="train a task's model with a schedule file or a baseline",
-        description="Train one model of a task with a meta-learned schedule (Algorithm 2) or a baseline, "
-        "and write metrics.json and model.safetensors to --out.",
+        description="Train one model of a task with a meta-learned schedule, used as a fixed plug-in "
+        "scheduler, or with a baseline. Writes metrics.json and model.safetensors to --out.",
     )
     method = train.add_mutually_exclusive_group(required=True)
     method.add_argument("--schedule", type=Path, help="schedule file (.safetensors) that sets the LR")
@@ -153,8 +157,8 @@ def _add_task_commands(commands: argparse._SubParsersAction) -> None:
     meta_train = commands.add_parser(
         "meta-train",
         help="meta-train a schedule on a task and write it to --out/schedule.safetensors",
-        description="Train a task's model while meta-learning its LR schedule (Algorithm 1). "
-        "Writes schedule.safetensors, metrics.json and model.safetensors to --out.",
+        description="Train a task's model while meta-learning its LR schedule with one-step look-aheads "
+        "on held-out meta-data. Writes schedule.safetensors, metrics.json and model.safetensors to --out.",
     )
     _add_run_options(meta_train)
     meta_train.add_argument(
@@ -171,9 +175,16 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _mirror_url(text: str) -> str:
+    if not text.startswith(("http://", "https://", "file://")):
+        raise argparse.ArgumentTypeError(f"expected an http://, https:// or file:// URL, got {text!r}")
+    return text
+
+
 def _add_mirror(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mirror",
+        type=_mirror_url,
         default=None,
         metavar="URL",
         help="download from this folder URL instead of the official source; file names and md5 checks stay the same",
@@ -192,13 +203,20 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--severity", type=int, choices=range(1, 6), default=None, metavar="{1..5}", help="corruption severity")
     parser.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: the budget's)")
     parser.add_argument(
+        "--gamma",
+        type=_positive_float,
+        default=None,
+        help="fixed LR scale of the schedule net (default: the released rule from the initial loss and classes)",
+    )
+    parser.add_argument(
         "--set",
         dest="budget_overrides",
         type=_budget_override,
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="change one budget field, such as train_limit=2000 or lr=0.05; repeatable (see `mlrsnet tasks --budgets`)",
+        help="change one budget field, such as train_limit=2000 or lr=0.05; values are JSON, so strings need "
+        "quotes (split='\"offline\"'); repeatable (see `mlrsnet tasks --budgets`)",
     )
     parser.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (default: 1)")
     parser.add_argument("--device", default="cpu", help="torch device, such as cpu or cuda (default: cpu)")
@@ -214,6 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"mlrsnet: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader of stdout (such as `head`) closed early. Point stdout at /dev/null so
+        # that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:

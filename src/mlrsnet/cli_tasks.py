@@ -21,7 +21,14 @@ from mlrsnet.data.catalog import DATASET_SOURCES, fetch_dataset, missing_files
 from mlrsnet.data.download import DownloadError
 from mlrsnet.data.paths import DatasetFormatError, DatasetNotFoundError, resolve_data_dir
 from mlrsnet.runs.methods import MethodSpec
-from mlrsnet.runs.task_run import MetaTrainingDivergedError, ResumeError, RunConfig, TaskRunOutcome, run_task
+from mlrsnet.runs.task_run import (
+    CHECKPOINT_FILE,
+    MetaTrainingDivergedError,
+    ResumeError,
+    RunConfig,
+    TaskRunOutcome,
+    run_task,
+)
 from mlrsnet.tasks.dataset_files import DownloadSettings
 from mlrsnet.tasks.registry import TASKS
 from mlrsnet.tasks.status import data_status
@@ -39,6 +46,10 @@ class TaskCommandError(Exception):
 def list_tasks(args: argparse.Namespace) -> int:
     """Print every task with its metric and the data status of each budget."""
     data_dir = resolve_data_dir(args.data_dir)
+    if args.budgets:
+        budgets = {task.name: {name: budget.to_dict() for name, budget in task.budgets.items()} for task in TASKS.values()}
+        print(json.dumps(budgets, indent=2))
+        return 0
     print(f"data folder: {data_dir}")
     rows = []
     for task in TASKS.values():
@@ -57,10 +68,6 @@ def list_tasks(args: argparse.Namespace) -> int:
     for name, metric, status, description in rows:
         print(f"{name:<{name_width}}  {metric:<10}  {status}")
         print(f"{'':<{name_width}}  {description}")
-    if args.budgets:
-        for task in TASKS.values():
-            budgets = {name: budget.to_dict() for name, budget in task.budgets.items()}
-            print(json.dumps({task.name: budgets}, indent=2))
     return 0
 
 
@@ -83,12 +90,16 @@ def download(args: argparse.Namespace) -> int:
 
 def train_command(args: argparse.Namespace) -> int:
     """Run ``mlrsnet train`` or ``mlrsnet meta-train`` and print the final test metric."""
+    if args.gamma is not None and args.command == "train" and args.baseline is not None:
+        raise TaskCommandError("--gamma sets the schedule net's LR scale, so it applies to --schedule and meta-train runs")
     if args.command == "meta-train":
-        spec = MethodSpec(meta_train=True)
+        spec = MethodSpec(meta_train=True, gamma=args.gamma)
     elif args.schedule is not None:
+        if args.schedule.is_dir():
+            raise TaskCommandError(f"--schedule {args.schedule} is a folder; pass a schedule file (.safetensors)")
         if not args.schedule.is_file():
             raise TaskCommandError(f"--schedule {args.schedule}: file not found; pass a schedule file (.safetensors)")
-        spec = MethodSpec(schedule=args.schedule)
+        spec = MethodSpec(schedule=args.schedule, gamma=args.gamma)
     else:
         spec = MethodSpec(baseline=args.baseline)
 
@@ -104,13 +115,15 @@ def train_command(args: argparse.Namespace) -> int:
         method=spec,
         budget=args.budget,
         seed=args.seed,
-        data_dir=None if args.data_dir is None else str(args.data_dir),
+        # The resolved folder, so that a resume through MLRSNET_DATA matches one through --data-dir.
+        data_dir=str(resolve_data_dir(args.data_dir)),
         corruption=args.corruption,
         severity=args.severity,
         overrides=overrides,
         device=args.device,
     )
-    out_dir = args.out if args.out is not None else Path("runs") / f"{args.task}-{spec.name}-{args.budget}-seed{args.seed}"
+    method_label = spec.name if spec.schedule is None else f"{spec.name}-{spec.schedule.stem}"
+    out_dir = args.out if args.out is not None else Path("runs") / f"{args.task}-{method_label}-{args.budget}-seed{args.seed}"
     if out_dir.exists() and not out_dir.is_dir():
         raise TaskCommandError(f"--out {out_dir} exists and is not a folder; pass a folder path")
 
@@ -127,7 +140,11 @@ def train_command(args: argparse.Namespace) -> int:
         print(f"mlrsnet: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        print(f"mlrsnet: interrupted; rerun the same command with --resume to continue from the last finished epoch in {out_dir}", file=sys.stderr)
+        if (out_dir / CHECKPOINT_FILE).exists():
+            hint = f"rerun the same command with --resume to continue from the last finished epoch in {out_dir}"
+        else:
+            hint = "no epoch had finished, so run the command again without --resume"
+        print(f"mlrsnet: interrupted; {hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     _print_summary(outcome)
     return EXIT_FAILURE if outcome.result.diverged else 0
@@ -182,12 +199,13 @@ def _print_summary(outcome: TaskRunOutcome) -> None:
     epochs = len(result.train_loss)
     if result.test_metric:
         last = result.test_metric[-1]
-        shown = f"{last:.2%}" if result.metric == "accuracy" else f"{last:.2f}"
-        metric_text = f"test {result.metric} {shown}"
+        formatted = f"{last:.2%}" if result.metric == "accuracy" else f"{last:.2f}"
+        metric_text = f"test {result.metric} {formatted}"
     else:
         metric_text = "no evaluated epoch"
     state = f"diverged at step {result.diverged_step}" if result.diverged else "finished"
-    print(f"{outcome.prepared.task.name} with {result.method}: {state} after {epochs} epochs, {metric_text}, {result.wall_time_s:.1f} s")
+    epochs_text = "1 epoch" if epochs == 1 else f"{epochs} epochs"
+    print(f"{outcome.prepared.task.name} with {result.method}: {state} after {epochs_text}, {metric_text}, {result.wall_time_s:.1f} s")
     for role, path in outcome.files.items():
         print(f"  {role}: {path}")
 

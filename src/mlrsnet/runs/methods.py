@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,20 +21,32 @@ from mlrsnet.tasks.prepare import PreparedTask
 
 # Batches of the untrained model's loss that estimate f0 for gamma; enough for a stable mean.
 INITIAL_LOSS_BATCHES = 50
+# Below this many look-aheads the schedule net barely leaves its nearly constant initial output.
+MIN_LOOKAHEADS = 200
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """LR method of a run: exactly one of a baseline name, a schedule file, or meta-training."""
+    """LR method of a run: exactly one of a baseline name, a schedule file, or meta-training.
+
+    ``gamma`` fixes the schedule net's LR scale instead of the released rule.
+    """
 
     baseline: str | None = None
     schedule: Path | None = None
     meta_train: bool = False
+    gamma: float | None = None
 
     def __post_init__(self) -> None:
         chosen = [self.baseline is not None, self.schedule is not None, self.meta_train]
         if sum(chosen) != 1:
             raise ValueError("choose exactly one method: a baseline name, a schedule file, or meta-training")
+        if self.gamma is not None and self.baseline is not None:
+            raise ValueError("gamma sets the schedule net's LR scale, so it applies to --schedule and meta-train runs only")
+        if self.gamma is not None and not (math.isfinite(self.gamma) and self.gamma > 0):
+            raise ValueError(f"gamma must be a positive finite number, got {self.gamma!r}")
         if self.baseline is not None and self.baseline not in BASELINE_NAMES:
             raise ValueError(f"unknown baseline {self.baseline!r}. Valid baselines: {', '.join(BASELINE_NAMES)}")
 
@@ -44,7 +58,12 @@ class MethodSpec:
         return "mlrsnet" if self.schedule is not None else "mlrsnet-meta-train"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline": self.baseline, "schedule": None if self.schedule is None else str(self.schedule), "meta_train": self.meta_train}
+        return {
+            "baseline": self.baseline,
+            "schedule": None if self.schedule is None else str(self.schedule),
+            "meta_train": self.meta_train,
+            "gamma": self.gamma,
+        }
 
 
 def build_method(spec: MethodSpec, model: nn.Module, prepared: PreparedTask) -> Method:
@@ -73,12 +92,21 @@ def build_method(spec: MethodSpec, model: nn.Module, prepared: PreparedTask) -> 
     optimizer = torch.optim.SGD(model.parameters(), lr=budget.lr, momentum=budget.momentum, weight_decay=budget.weight_decay)
     if spec.schedule is not None:
         schedule = load_schedule(spec.schedule)
-        scheduler = MLRSNetScheduler(optimizer, schedule, prepared.total_steps, **prepared.schedule_settings)
+        scheduler = MLRSNetScheduler(optimizer, schedule, prepared.total_steps, spec.gamma, **prepared.schedule_settings)
         return TransferredScheduleMethod(scheduler, name=spec.name)
 
-    device = model_device(model)
-    batches = [move_to_device(batch, device) for batch in _initial_loss_batches(prepared)]
-    initial_loss = mean_initial_loss(model, batches, prepared.objective.meta_loss)
+    lookaheads = math.ceil(prepared.total_steps / budget.t_val)
+    if lookaheads < MIN_LOOKAHEADS:
+        logger.warning(
+            "meta-training makes only %d look-aheads (%d steps, t_val %d), so the schedule net will barely "
+            "change; use more epochs or a smaller t_val",
+            lookaheads, prepared.total_steps, budget.t_val,
+        )
+    initial_loss = None
+    if spec.gamma is None:
+        device = model_device(model)
+        batches = [move_to_device(batch, device) for batch in _initial_loss_batches(prepared)]
+        initial_loss = mean_initial_loss(model, batches, prepared.objective.meta_loss)
     trainer = MetaTrainer(
         model,
         optimizer,
@@ -86,6 +114,7 @@ def build_method(spec: MethodSpec, model: nn.Module, prepared: PreparedTask) -> 
         prepared.total_steps,
         batch_loss=prepared.objective.meta_loss,
         t_val=budget.t_val,
+        gamma=spec.gamma,
         initial_loss=initial_loss,
         **prepared.schedule_settings,
     )
@@ -103,6 +132,22 @@ def _initial_loss_batches(prepared: PreparedTask) -> list[Any]:
         if len(batches) == INITIAL_LOSS_BATCHES:
             break
     return batches
+
+
+def method_summary(method: Method) -> dict[str, Any]:
+    """Return what the schedule net ended with (gamma, snapshot, look-aheads), for ``metrics.json``."""
+    if isinstance(method, MetaTrainingMethod):
+        trainer = method.trainer
+        return {"gamma": trainer.gamma, "lookaheads": math.ceil(trainer.step_count / trainer.t_val)}
+    if isinstance(method, TransferredScheduleMethod):
+        scheduler = method.scheduler
+        return {
+            "gamma": scheduler.gamma,
+            "active_snapshot": scheduler.active_snapshot,
+            "schedule_fingerprint": scheduler.schedule.fingerprint(),
+            "schedule_meta_trained_on": scheduler.schedule.meta_trained_on,
+        }
+    return {}
 
 
 def method_state(method: Method) -> dict[str, Any]:

@@ -33,12 +33,14 @@ def metrics_payload(
     status: str,
     environment: dict[str, Any],
     files: dict[str, Path] | None = None,
+    method_summary: dict[str, Any] | None = None,
 ) -> str:
     """Return the text of ``metrics.json``.
 
     ``status`` is ``running``, ``finished`` or ``diverged``. ``final.test_metric`` is
     the metric after the last evaluated epoch and ``final.best_test_metric`` the best
-    over epochs (highest accuracy or lowest perplexity).
+    over epochs (highest accuracy or lowest perplexity). ``method_summary`` holds what a
+    schedule net ended with, such as its gamma.
     """
     metrics = [value for value in result.test_metric if math.isfinite(value)]
     pick_best = max if prepared.objective.higher_is_better else min
@@ -73,6 +75,7 @@ def metrics_payload(
             "diverged_step": result.diverged_step,
         },
         "epochs": epochs,
+        "method_summary": method_summary or {},
         "wall_time_s": result.wall_time_s,
         "lr_per_step": result.lr_per_step,
         "loss_per_step": result.loss_per_step,

@@ -12,8 +12,10 @@ The output folder of a run holds:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import pickle
 import platform
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,7 +28,7 @@ from safetensors.torch import save_model
 from mlrsnet._version import __version__
 from mlrsnet.atomic import write_atomic, write_text_atomic
 from mlrsnet.runs.loop import EpochRecord, RunResult, train
-from mlrsnet.runs.methods import MethodSpec, build_method, load_method_state, method_state
+from mlrsnet.runs.methods import MethodSpec, build_method, load_method_state, method_state, method_summary
 from mlrsnet.runs.metrics_file import metrics_payload, read_metrics, to_json
 from mlrsnet.runs.schedule_methods import MetaTrainingMethod
 from mlrsnet.tasks.dataset_files import DownloadSettings
@@ -135,23 +137,28 @@ def run_task(
 
     def save_progress(result: RunResult) -> None:
         # metrics.json after every epoch, so that a long run can be watched.
-        _write_metrics(out_dir, config, prepared, result, status="diverged" if result.diverged else "running")
+        status = "diverged" if result.diverged else "running"
+        _write_metrics(out_dir, config, prepared, result, status=status, summary=method_summary(method))
         if not result.diverged and len(result.train_loss) < prepared.budget.epochs:
             _save_checkpoint(out_dir / CHECKPOINT_FILE, model, method, prepared, result)
 
-    result = train(
-        model,
-        method,
-        prepared.train_loader,
-        prepared.test_loader,
-        prepared.budget.epochs,
-        objective=prepared.objective,
-        max_grad_norm=prepared.budget.max_grad_norm,
-        resume_from=previous,
-        on_step=on_step,
-        on_epoch=on_epoch,
-        on_checkpoint=save_progress,
-    )
+    try:
+        result = train(
+            model,
+            method,
+            prepared.train_loader,
+            prepared.test_loader,
+            prepared.budget.epochs,
+            objective=prepared.objective,
+            max_grad_norm=prepared.budget.max_grad_norm,
+            resume_from=previous,
+            on_step=on_step,
+            on_epoch=on_epoch,
+            on_checkpoint=save_progress,
+        )
+    except KeyboardInterrupt:
+        _mark_interrupted(out_dir / METRICS_FILE)
+        raise
 
     files = {"metrics": out_dir / METRICS_FILE}
     if not result.diverged:
@@ -161,7 +168,7 @@ def run_task(
             schedule = method.trainer.schedule(_meta_trained_on(config, prepared))
             files["schedule"] = schedule.save(out_dir / SCHEDULE_FILE)
     status = "diverged" if result.diverged else "finished"
-    _write_metrics(out_dir, config, prepared, result, status=status, files=files)
+    _write_metrics(out_dir, config, prepared, result, status=status, files=files, summary=method_summary(method))
     (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     if result.diverged and isinstance(method, MetaTrainingMethod):
         # The schedule net sets the LR itself, so the budget's lr would change nothing.
@@ -178,21 +185,57 @@ def _existing_checkpoint(out_dir: Path, config: RunConfig, resume: bool) -> dict
     metrics_path = out_dir / METRICS_FILE
     checkpoint_path = out_dir / CHECKPOINT_FILE
     if not metrics_path.exists() and not checkpoint_path.exists():
+        if resume:
+            raise ResumeError(f"{out_dir} contains no run to resume. Check the --out folder, or drop --resume to start a run")
         return None
     if not resume:
         raise ResumeError(f"{out_dir} already contains a run. Pass --resume to continue it, or choose another --out folder")
 
     saved = read_metrics(metrics_path)
-    if saved.get("config", {}).get("run") != to_json(config.to_dict()):
+    saved_run = saved.get("config", {}).get("run", {})
+    differences = _config_differences(saved_run, to_json(config.to_dict()))
+    if differences:
         raise ResumeError(
-            f"{out_dir} contains a run with another config ({saved.get('config', {}).get('run')}). "
-            "Resume with the same command line, or choose another --out folder"
+            f"{out_dir} contains a run with another config ({'; '.join(differences)}). "
+            "Resume with the same settings, or choose another --out folder"
         )
     if saved.get("status") in ("finished", "diverged"):
         raise ResumeError(f"the run in {out_dir} has already {saved['status']}; choose another --out folder to run again")
     if not checkpoint_path.exists():
-        raise ResumeError(f"{out_dir} has no {CHECKPOINT_FILE} to resume from (the first epoch did not finish); delete the folder and run again")
-    return torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        raise ResumeError(
+            f"{out_dir} has no {CHECKPOINT_FILE} to resume from, because its first epoch did not finish. "
+            "Delete the folder and run again"
+        )
+
+    saved_threads = saved.get("config", {}).get("environment", {}).get("threads")
+    if saved_threads is not None and saved_threads != torch.get_num_threads():
+        logger.warning(
+            "the run in %s used %s threads and this one uses %s, so results may differ in the last digits",
+            out_dir, saved_threads, torch.get_num_threads(),
+        )
+    try:
+        return torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        raise ResumeError(
+            f"{checkpoint_path} is unreadable ({error}). Delete the folder and run again"
+        ) from error
+
+
+def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    return [
+        f"{name}: saved {saved.get(name)!r}, now {current.get(name)!r}"
+        for name in sorted(set(saved) | set(current))
+        if saved.get(name) != current.get(name)
+    ]
+
+
+def _mark_interrupted(metrics_path: Path) -> None:
+    # metrics.json exists once an epoch has finished; before that there is nothing to mark.
+    if not metrics_path.exists():
+        return
+    payload = read_metrics(metrics_path)
+    payload["status"] = "interrupted"
+    write_text_atomic(metrics_path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
 
 
 def _save_checkpoint(
@@ -241,6 +284,7 @@ def _write_metrics(
     *,
     status: str,
     files: dict[str, Path] | None = None,
+    summary: dict[str, Any] | None = None,
 ) -> None:
     environment = {
         "library_version": __version__,
@@ -249,5 +293,7 @@ def _write_metrics(
         "threads": torch.get_num_threads(),
         "device": config.device,
     }
-    payload = metrics_payload(config.to_dict(), prepared, result, status=status, environment=environment, files=files)
+    payload = metrics_payload(
+        config.to_dict(), prepared, result, status=status, environment=environment, files=files, method_summary=summary
+    )
     write_text_atomic(out_dir / METRICS_FILE, payload)

@@ -70,15 +70,23 @@ class PreparedTask:
         return self.budget.epochs * self.steps_per_epoch
 
     def build_model(self) -> nn.Module:
-        """Build the task's model, initialized from ``torch.manual_seed(seed)``."""
+        """Build the task's model, initialized from ``torch.manual_seed(seed)``.
+
+        Raises:
+            ValueError: If the budget's ``model_options`` do not fit the model.
+        """
         from mlrsnet.models.registry import build_image_model, build_language_model
 
         torch.manual_seed(self.seed)
         options = dict(self._model_options)
-        if self.task.kind == "language":
-            return build_language_model(self.num_classes, **options)
-        input_shape = tuple(self.data_info["input_shape"])
-        return build_image_model(self.task.model, self.num_classes, input_shape, **options)
+        try:
+            if self.task.kind == "language":
+                return build_language_model(self.num_classes, **options)
+            input_shape = tuple(self.data_info["input_shape"])
+            return build_image_model(self.task.model, self.num_classes, input_shape, **options)
+        except TypeError as error:
+            # Unknown or mistyped options from the budget's model_options (set with --set).
+            raise ValueError(f"invalid model_options {options} for model {self.task.model!r}: {error}") from error
 
     def describe_model(self) -> str:
         """Return the model name with its options, for records and schedule metadata."""
