@@ -152,6 +152,14 @@ def test_cli_train_downloads_only_needed_files(tmp_path, mirror, capsys):
     assert "test accuracy" in capsys.readouterr().out
 
 
+def test_cli_download_task_uses_mirror(tmp_path, mirror, capsys):
+    url, _ = mirror
+    data_dir = tmp_path / "data"
+    assert main(["download", "mnist-cnn", "--data-dir", str(data_dir), "--mirror", url]) == 0
+    assert sorted(path.name for path in (data_dir / "mnist").iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert "downloaded into" in capsys.readouterr().out
+
+
 def test_cli_download_bad_checksum_leaves_nothing(tmp_path, mirror, capsys):
     url, served = mirror
     # The mirror now serves a corrupt labels file under the real name.

@@ -135,14 +135,21 @@ def test_resume_matches_uninterrupted_run(tmp_path, shared_data_dir, task, metho
             assert all(torch.equal(a[name], b[name]) for name in a)
 
 
-def test_existing_run_needs_resume_flag(tmp_path):
+def test_finished_run_is_never_rerun(tmp_path):
     config = RunConfig("digits-mlp", MethodSpec(baseline="fixed"), overrides={"epochs": 1})
     run_task(config, tmp_path)
-    with pytest.raises(ResumeError, match="--resume"):
+    for resume in (False, True):
+        with pytest.raises(ResumeError, match="already finished; choose another output folder"):
+            run_task(config, tmp_path, resume=resume)
+
+
+def test_unfinished_run_needs_resume_and_same_config(tmp_path):
+    config = RunConfig("digits-mlp", MethodSpec(baseline="fixed"), overrides={"epochs": 3})
+    with pytest.raises(Interrupt):
+        run_task(config, tmp_path, on_epoch=_interrupt_after(1))
+    with pytest.raises(ResumeError, match="unfinished run. Resume it"):
         run_task(config, tmp_path)
-    with pytest.raises(ResumeError, match="already finished"):
-        run_task(config, tmp_path, resume=True)
-    other = RunConfig("digits-mlp", MethodSpec(baseline="adam"), overrides={"epochs": 1})
+    other = RunConfig("digits-mlp", MethodSpec(baseline="adam"), overrides={"epochs": 3})
     with pytest.raises(ResumeError, match="another config .*method: saved .*'fixed'.*now .*'adam'"):
         run_task(other, tmp_path, resume=True)
 
@@ -213,6 +220,45 @@ def test_cli_diverged_train_exits_1(tmp_path, capsys):
     assert _metrics(tmp_path)["status"] == "diverged"
 
 
+def test_cli_download_task_fetches_only_its_files(tmp_path, shared_data_dir, capsys):
+    assert main(["download", "digits-cnn", "--data-dir", str(tmp_path)]) == 0
+    assert "needs no download" in capsys.readouterr().out
+    assert main(["download", "ptb-lstm2", "--data-dir", str(shared_data_dir)]) == 0
+    assert "already present" in capsys.readouterr().out
+
+
+def test_cli_resume_with_schedule_path_spelled_differently(tmp_path, monkeypatch):
+    meta = run_task(RunConfig("digits-mlp", MethodSpec(meta_train=True), overrides={"epochs": 1}), tmp_path / "meta")
+    monkeypatch.chdir(tmp_path)
+    arguments = ["train", "--task", "digits-cnn", "--epochs", "3", "--out", "transfer", "--no-progress"]
+    relative = ["--schedule", "meta/schedule.safetensors"]
+
+    original = run_task
+
+    def interrupted_run(*args, **kwargs):
+        # Stands in for a Ctrl-C after the second epoch.
+        kwargs["on_epoch"] = _interrupt_after(1)
+        return original(*args, **kwargs)
+
+    import mlrsnet.cli_tasks
+
+    monkeypatch.setattr(mlrsnet.cli_tasks, "run_task", interrupted_run)
+    assert main([*arguments, *relative]) == 130
+    monkeypatch.setattr(mlrsnet.cli_tasks, "run_task", original)
+    assert main([*arguments, "--schedule", str(meta.files["schedule"]), "--resume"]) == 0
+    assert _metrics(tmp_path / "transfer")["status"] == "finished"
+
+
+def test_cli_import_official_keeps_existing_file(tmp_path, official_files, capsys):
+    output = tmp_path / "official.safetensors"
+    output.write_bytes(b"keep me")
+    assert main(["import-official", *map(str, official_files), "-o", str(output)]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert output.read_bytes() == b"keep me"
+    assert main(["import-official", *map(str, official_files), "-o", str(output), "--force"]) == 0
+    assert output.read_bytes() != b"keep me"
+
+
 def test_cli_gamma_fixes_the_scale(tmp_path):
     code = main(["meta-train", "--task", "digits-mlp", "--epochs", "1", "--gamma", "0.05", "--out", str(tmp_path / "meta"), "--no-progress"])
     assert code == 0
@@ -242,11 +288,11 @@ def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
     output = capsys.readouterr().out
     line = next(line for line in output.splitlines() if line.startswith("mnist-cnn "))
     assert "cpu: present" in line
-    assert "paper: missing (mlrsnet download mnist)" in line
+    assert "paper: missing (mlrsnet download mnist-cnn --budget paper)" in line
 
     assert main(["tasks", "--data-dir", str(tmp_path)]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("ptb-lstm2 "))
-    assert "cpu: missing (mlrsnet download ptb)" in line
+    assert "cpu: missing (mlrsnet download ptb-lstm2)" in line
 
 
 @pytest.mark.parametrize(
@@ -260,7 +306,7 @@ def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--set", "epochs"], "expected FIELD=VALUE"),
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--set", "epoch=2"], "unknown budget field(s) epoch"),
         (["meta-train", "--task", "digits-mlp", "--budget", "gpu"], "invalid choice: 'gpu'"),
-        (["download", "imagenet"], "unknown dataset 'imagenet'"),
+        (["download", "imagenet"], "unknown dataset or task 'imagenet'"),
         (["download", "mnist", "--mirror", "notaurl"], "expected an http://, https:// or file:// URL"),
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--gamma", "0.1"], "--gamma sets the schedule net's LR scale"),
         (["train", "--task", "digits-mlp", "--schedule", "."], "--schedule . is a folder"),

@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("checkpoints", nargs="+", type=Path, help="released .pth files, in order of use")
     convert.add_argument("-o", "--output", type=Path, required=True, help="schedule file to write (.safetensors)")
+    convert.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
 
     info = commands.add_parser("info", help="print the metadata of a schedule file as JSON")
     info.add_argument("schedule", type=Path, help="a schedule file")
@@ -135,8 +136,11 @@ def _add_task_commands(commands: argparse._SubParsersAction) -> None:
     )
     download.add_argument(
         "dataset",
-        help="dataset name: mnist, cifar10, cifar100, svhn, tinyimagenet, ptb, cifar10c or cifar100c "
-        "(`mlrsnet tasks` names the one each task needs)",
+        help="dataset name (mnist, cifar10, cifar100, svhn, tinyimagenet, ptb, cifar10c, cifar100c), or a "
+        "task name from `mlrsnet tasks` to fetch only the files that task needs at --budget",
+    )
+    download.add_argument(
+        "--budget", choices=("cpu", "paper"), default="cpu", help="budget of a task name (default: cpu)"
     )
     _add_data_dir(download)
     _add_mirror(download)
@@ -261,6 +265,8 @@ def _import_official(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {output} is a folder; pass the path of the schedule file to write")
     if output.suffix.lower() != ".safetensors":
         raise UsageError(f"-o {output}: schedule files are safetensors; name the output *.safetensors")
+    if output.exists() and not args.force:
+        raise UsageError(f"-o {output} exists; pass --force to overwrite it, or choose another output path")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

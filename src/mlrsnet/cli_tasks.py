@@ -59,7 +59,8 @@ def list_tasks(args: argparse.Namespace) -> int:
             if status.present:
                 statuses.append(f"{budget}: present")
             else:
-                statuses.append(f"{budget}: missing (mlrsnet download {status.dataset})")
+                fetch = f"mlrsnet download {task.name}" + ("" if budget == "cpu" else f" --budget {budget}")
+                statuses.append(f"{budget}: missing ({fetch})")
         cpu_note = task.budgets["cpu"].note
         description = f"{task.description} (cpu budget: {cpu_note})" if cpu_note else task.description
         rows.append((task.name, task.metric, "; ".join(statuses), description))
@@ -72,19 +73,30 @@ def list_tasks(args: argparse.Namespace) -> int:
 
 
 def download(args: argparse.Namespace) -> int:
-    """Download one dataset from its official source, checking every file's md5."""
+    """Download a dataset, or the files one task needs, from the official source with md5 checks."""
     data_dir = resolve_data_dir(args.data_dir)
-    if args.dataset not in DATASET_SOURCES:
-        raise TaskCommandError(f"unknown dataset {args.dataset!r}. Valid datasets: {', '.join(DATASET_SOURCES)}")
-    if not missing_files(args.dataset, data_dir):
+    if args.dataset in TASKS:
+        status = data_status(TASKS[args.dataset], args.budget, data_dir)
+        if status.dataset is None:
+            print(f"{args.dataset} needs no download: its data ships with scikit-learn")
+            return 0
+        dataset, files = status.dataset, list(status.missing)
+    elif args.dataset in DATASET_SOURCES:
+        dataset, files = args.dataset, missing_files(args.dataset, data_dir)
+    else:
+        raise TaskCommandError(
+            f"unknown dataset or task {args.dataset!r}. Datasets: {', '.join(DATASET_SOURCES)}; "
+            "tasks: see `mlrsnet tasks`"
+        )
+    if not files:
         print(f"{args.dataset} is already present in {data_dir}")
         return 0
     try:
-        folder = fetch_dataset(args.dataset, data_dir, progress_factory=_download_bar, base_url=args.mirror)
+        folder = fetch_dataset(dataset, data_dir, progress_factory=_download_bar, base_url=args.mirror, files=files)
     except (DownloadError, DatasetFormatError) as error:
-        print(f"mlrsnet: error: {error}", file=sys.stderr)
+        print(f"\nmlrsnet: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"{args.dataset} is in {folder}")
+    print(f"{args.dataset}: {', '.join(files)} downloaded into {folder}")
     return 0
 
 
@@ -99,7 +111,8 @@ def train_command(args: argparse.Namespace) -> int:
             raise TaskCommandError(f"--schedule {args.schedule} is a folder; pass a schedule file (.safetensors)")
         if not args.schedule.is_file():
             raise TaskCommandError(f"--schedule {args.schedule}: file not found; pass a schedule file (.safetensors)")
-        spec = MethodSpec(schedule=args.schedule, gamma=args.gamma)
+        # The absolute path, so that a resume from another folder or spelling finds the same run.
+        spec = MethodSpec(schedule=args.schedule.resolve(), gamma=args.gamma)
     else:
         spec = MethodSpec(baseline=args.baseline)
 
@@ -122,7 +135,7 @@ def train_command(args: argparse.Namespace) -> int:
         overrides=overrides,
         device=args.device,
     )
-    method_label = spec.name if spec.schedule is None else f"{spec.name}-{spec.schedule.stem}"
+    method_label = spec.name if spec.schedule is None else f"{spec.name}-{args.schedule.stem}"
     out_dir = args.out if args.out is not None else Path("runs") / f"{args.task}-{method_label}-{args.budget}-seed{args.seed}"
     if out_dir.exists() and not out_dir.is_dir():
         raise TaskCommandError(f"--out {out_dir} exists and is not a folder; pass a folder path")
@@ -136,8 +149,9 @@ def train_command(args: argparse.Namespace) -> int:
     except (DatasetNotFoundError, ResumeError, ScheduleFileError, FileNotFoundError, ValueError) as error:
         raise TaskCommandError(str(error).replace("\n", " ")) from error
     except (DownloadError, DatasetFormatError, MetaTrainingDivergedError) as error:
-        # Failed downloads, corrupt files and a diverged meta-training run.
-        print(f"mlrsnet: error: {error}", file=sys.stderr)
+        # Failed downloads, corrupt files and a diverged meta-training run. The newline ends
+        # a progress bar's line.
+        print(f"\nmlrsnet: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         if (out_dir / CHECKPOINT_FILE).exists():

@@ -129,7 +129,11 @@ def run_task(
 
     previous: RunResult | None = None
     if checkpoint is not None:
-        previous = _restore(checkpoint, model, method, prepared)
+        try:
+            previous = _restore(checkpoint, model, method, prepared)
+        except ValueError as error:
+            # Such as a schedule file whose weights differ from the one the run started with.
+            raise ResumeError(f"cannot resume the run in {out_dir}: {error}") from error
         logger.info("resuming %s from epoch %d", out_dir, len(previous.train_loss))
     first_step = 0 if previous is None else len(previous.lr_per_step)
     if on_start is not None:
@@ -175,7 +179,7 @@ def run_task(
         raise MetaTrainingDivergedError(
             f"meta-training diverged at step {result.diverged_step}, so no schedule was written. "
             f"See {files['metrics']}. Lower the budget's weight_decay or momentum (--set), "
-            "or pass a smaller gamma to MetaTrainer from Python"
+            "or pass a smaller --gamma"
         )
     resumed_from = 0 if previous is None else len(previous.train_loss)
     return TaskRunOutcome(result, prepared, files, resumed_from)
@@ -186,21 +190,26 @@ def _existing_checkpoint(out_dir: Path, config: RunConfig, resume: bool) -> dict
     checkpoint_path = out_dir / CHECKPOINT_FILE
     if not metrics_path.exists() and not checkpoint_path.exists():
         if resume:
-            raise ResumeError(f"{out_dir} contains no run to resume. Check the --out folder, or drop --resume to start a run")
+            raise ResumeError(
+                f"{out_dir} contains no run to resume. Check the output folder, or start a run without resuming"
+            )
         return None
+    saved = read_metrics(metrics_path) if metrics_path.exists() else {}
+    if saved.get("status") in ("finished", "diverged"):
+        raise ResumeError(f"the run in {out_dir} has already {saved['status']}; choose another output folder to run again")
     if not resume:
-        raise ResumeError(f"{out_dir} already contains a run. Pass --resume to continue it, or choose another --out folder")
+        raise ResumeError(
+            f"{out_dir} already contains an unfinished run. Resume it (--resume, or resume=True), "
+            "or choose another output folder"
+        )
 
-    saved = read_metrics(metrics_path)
     saved_run = saved.get("config", {}).get("run", {})
     differences = _config_differences(saved_run, to_json(config.to_dict()))
     if differences:
         raise ResumeError(
             f"{out_dir} contains a run with another config ({'; '.join(differences)}). "
-            "Resume with the same settings, or choose another --out folder"
+            "Resume with the same settings, or choose another output folder"
         )
-    if saved.get("status") in ("finished", "diverged"):
-        raise ResumeError(f"the run in {out_dir} has already {saved['status']}; choose another --out folder to run again")
     if not checkpoint_path.exists():
         raise ResumeError(
             f"{out_dir} has no {CHECKPOINT_FILE} to resume from, because its first epoch did not finish. "
@@ -210,7 +219,8 @@ def _existing_checkpoint(out_dir: Path, config: RunConfig, resume: bool) -> dict
     saved_threads = saved.get("config", {}).get("environment", {}).get("threads")
     if saved_threads is not None and saved_threads != torch.get_num_threads():
         logger.warning(
-            "the run in %s used %s threads and this one uses %s, so results may differ in the last digits",
+            "the run in %s was saved with --threads %s and resumes with --threads %s, so results may differ "
+            "in the last digits",
             out_dir, saved_threads, torch.get_num_threads(),
         )
     try:

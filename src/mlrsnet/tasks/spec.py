@@ -97,7 +97,7 @@ def _check_number(name: str, value: Any, *, positive: bool) -> None:
     valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not valid or value < 0 or (positive and value == 0):
         kind = "a positive" if positive else "a non-negative"
-        raise ValueError(f"budget field {name} must be {kind} finite number, got {value!r}")
+        raise ValueError(f"budget field {name} must be {kind} finite number, got {value!r} of type {type(value).__name__}")
 
 
 @dataclass(frozen=True)
