@@ -200,11 +200,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", choices=("cpu", "paper"), default="cpu", help="run size (default: cpu)")
     parser.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the model and batch order (default: 0)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/TASK-METHOD-BUDGET-seedN)")
+
+    # Data
     _add_data_dir(parser)
     parser.add_argument("--download", action="store_true", help="download missing data from its official source")
     _add_mirror(parser)
     parser.add_argument("--corruption", default=None, help="CIFAR-C corruption of the train and test images, such as gaussian_noise")
     parser.add_argument("--severity", type=int, choices=range(1, 6), default=None, metavar="{1..5}", help="corruption severity")
+
+    # Budget and method settings
     parser.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: the budget's)")
     parser.add_argument(
         "--gamma",
@@ -222,6 +226,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="change one budget field, such as train_limit=2000 or lr=0.05; values are JSON, so strings need "
         "quotes (split='\"offline\"'); repeatable (see `mlrsnet tasks --budgets`)",
     )
+
+    # Execution
     parser.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (default: 1)")
     parser.add_argument("--device", default="cpu", help="torch device, such as cpu or cuda (default: cpu)")
     parser.add_argument("--resume", action="store_true", help="continue the unfinished run in --out from its checkpoint")

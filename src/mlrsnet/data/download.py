@@ -132,7 +132,7 @@ def _stream_to_file(
             file.flush()
             os.fsync(file.fileno())
     except urllib.error.HTTPError as error:
-        # The server answered, so the network works: the URL (or the mirror) lacks the file.
+        # The server responded, so the network works: the URL (or the mirror) lacks the file.
         raise DownloadError(
             f"{failed}: HTTP {error.code} {error.reason}. Check that the server has the file at that URL, "
             f"or download it by hand to {destination}"

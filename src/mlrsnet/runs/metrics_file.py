@@ -39,7 +39,7 @@ def metrics_payload(
 
     ``status`` is ``running``, ``finished`` or ``diverged``. ``final.test_metric`` is
     the metric after the last evaluated epoch and ``final.best_test_metric`` the best
-    over epochs (highest accuracy or lowest perplexity). ``method_summary`` holds what a
+    over epochs (highest accuracy or lowest perplexity). ``method_summary`` contains what a
     schedule net ended with, such as its gamma.
     """
     metrics = [value for value in result.test_metric if math.isfinite(value)]

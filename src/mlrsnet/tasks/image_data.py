@@ -166,8 +166,8 @@ def _hold_out(split: Arrays, count: int) -> tuple[Arrays, Arrays]:
             "Check that the dataset files are complete"
         )
     order = np.random.default_rng(SPLIT_SEED).permutation(len(labels))
-    kept, held = order[count:], order[:count]
-    return (images[kept], labels[kept]), (images[held], labels[held])
+    train_index, meta_index = order[count:], order[:count]
+    return (images[train_index], labels[train_index]), (images[meta_index], labels[meta_index])
 
 
 def _corrupt(

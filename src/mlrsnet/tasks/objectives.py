@@ -21,8 +21,8 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 class Objective(Protocol):
     """Loss and metric of a task.
 
-    ``metric`` is ``"accuracy"`` or ``"perplexity"``, and ``higher_is_better`` tells which
-    direction wins.
+    ``metric`` is ``"accuracy"`` or ``"perplexity"``, and ``higher_is_better`` is True when a
+    higher metric is better.
     """
 
     metric: str

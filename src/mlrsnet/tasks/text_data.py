@@ -35,7 +35,7 @@ def load_text_splits(budget: Budget, data_dir: Path, *, download: DownloadSettin
 
     ``standard``: train on ``train.txt``, meta-data ``valid.txt``, test ``test.txt``.
     ``offline``: train on ``valid.txt`` less its last 10% of tokens, which are the
-    meta-data, and test on ``test.txt``. The vocabulary holds every word of the files
+    meta-data, and test on ``test.txt``. The vocabulary contains every word of the files
     read, in the order first seen, plus ``<eos>`` at each line end.
 
     Raises:
