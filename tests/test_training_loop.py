@@ -231,3 +231,43 @@ def test_invalid_epochs_raise(digits, epochs):
 
     with pytest.raises(ValueError, match="epochs must be a positive int"):
         train(model, method, train_loader, test_loader, epochs=epochs)
+
+
+class GradientNormRecorder:
+    """SGD that records the gradient norm it sees at each step."""
+
+    def __init__(self, params):
+        self.name = "recorder"
+        self.optimizer = torch.optim.SGD(params, lr=0.1)
+        self.norms = []
+
+    def step(self, loss):
+        grads = [p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]
+        self.norms.append(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item())
+        self.optimizer.step()
+
+    def end_epoch(self, epoch, val_loss):
+        pass
+
+    def get_last_lr(self):
+        return [0.1]
+
+
+def test_max_grad_norm_clips_before_step(digits):
+    train_loader, test_loader = _loaders(digits)
+    model = _mlp(digits)
+    unclipped = GradientNormRecorder(model.parameters())
+    train(model, unclipped, train_loader, test_loader, 1)
+    assert max(unclipped.norms) > 0.5
+
+    model = _mlp(digits)
+    clipped = GradientNormRecorder(model.parameters())
+    train(model, clipped, train_loader, test_loader, 1, max_grad_norm=0.25)
+    assert max(clipped.norms) <= 0.25 + 1e-6
+
+
+def test_max_grad_norm_must_be_positive(digits):
+    train_loader, test_loader = _loaders(digits)
+    model = _mlp(digits)
+    with pytest.raises(ValueError, match="max_grad_norm must be a positive number"):
+        train(model, GradientNormRecorder(model.parameters()), train_loader, test_loader, 1, max_grad_norm=0.0)
