@@ -234,7 +234,7 @@ def test_invalid_epochs_raise(digits, epochs):
 
 
 class GradientNormRecorder:
-    """SGD that records the gradient norm it sees at each step."""
+    """SGD that records the gradient norm it receives at each step."""
 
     def __init__(self, params):
         self.name = "recorder"
