@@ -9,7 +9,9 @@ from mlrsnet.baselines import (
     ScheduledOptimizer,
     make_baseline,
     multistep_milestones,
+    schedule_optimizer,
     sgdr_first_cycle_steps,
+    sgdr_paper_first_cycle_steps,
 )
 from mlrsnet.data import load_digits_splits
 from mlrsnet.models import MLP
@@ -220,3 +222,19 @@ def test_each_baseline_trains_digits(name):
     assert not result.diverged
     assert result.loss_per_step[-1] < result.loss_per_step[0]
     assert result.test_metric[-1] > 0.5
+
+
+def test_paper_sgdr_restarts_after_5_15_and_35_percent():
+    params = _quadratic_params()
+    sgd = torch.optim.SGD(params, lr=0.1)
+    method = schedule_optimizer("sgd-sgdr", sgd, "sgdr", epochs=200, steps_per_epoch=10)
+
+    assert sgdr_paper_first_cycle_steps(2000) == 100
+    lrs = []
+    for _ in range(2000):
+        lrs.append(method.optimizer.param_groups[0]["lr"])
+        method.step(torch.tensor(0.0))
+    restarts = [step for step in range(1, 2000) if lrs[step] > lrs[step - 1]]
+    assert restarts == [100, 300, 700, 1500]
+    assert lrs[99] == pytest.approx(1e-5, abs=1e-4)
+    assert max(lrs) == pytest.approx(0.1)

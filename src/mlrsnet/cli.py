@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ._version import __version__
+from .baselines.catalog import BENCHMARK_BASELINES, parse_baseline
 from .core import ScheduleFileError, import_official, load_schedule
 
 EXIT_USAGE = 2
@@ -73,6 +74,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _baseline(text: str) -> str:
+    try:
+        parse_baseline(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mlrsnet", description="Meta-learned, transferable learning-rate schedules (MLR-SNet).")
     parser.add_argument("--version", action="version", version=f"mlrsnet {__version__}")
@@ -121,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("schedule", type=Path, help="a schedule file")
 
     _add_task_commands(commands)
+    _add_benchmark_command(commands)
     return parser
 
 
@@ -154,7 +164,11 @@ def _add_task_commands(commands: argparse._SubParsersAction) -> None:
     method = train.add_mutually_exclusive_group(required=True)
     method.add_argument("--schedule", type=Path, help="schedule file (.safetensors) that sets the LR")
     method.add_argument(
-        "--baseline", choices=("fixed", "multistep", "exponential", "sgdr", "adam"), help="hand-designed schedule or Adam"
+        "--baseline",
+        type=_baseline,
+        metavar="NAME[:VALUE]",
+        help="a baseline: " + ", ".join(BENCHMARK_BASELINES) + "; l4, hd and rtho need their tuned "
+        "value, such as hd:1e-4 (see docs/benchmarks.md)",
     )
     _add_run_options(train)
 
@@ -168,6 +182,29 @@ def _add_task_commands(commands: argparse._SubParsersAction) -> None:
     meta_train.add_argument(
         "--t-val", type=_positive_int, default=None, help="optimizer steps between look-aheads (default: the budget's)"
     )
+
+
+def _add_benchmark_command(commands: argparse._SubParsersAction) -> None:
+    """Add the ``benchmark`` subcommand to ``commands``."""
+    parser = commands.add_parser(
+        "benchmark",
+        help="run every method on every task of a suite and write tables and figures",
+        description="Run MLR-SNet meta-trained on each task (Ours (train)), transferred from another task "
+        "(Ours (test)), and every baseline, on every task of a suite for each seed. Writes results.json, "
+        "tables.md and figures/ to --out. Rerun the same command to resume: finished runs are kept.",
+    )
+    parser.add_argument("--suite", choices=("quick", "cpu", "paper"), required=True, help="suite to run")
+    parser.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds, 0 to N-1 (default: 3)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: benchmark-SUITE)")
+    parser.add_argument(
+        "--jobs", type=_positive_int, default=1, help="runs at the same time, one process each (default: 1)"
+    )
+    parser.add_argument("--threads", type=_positive_int, default=1, help="torch threads per run (default: 1)")
+    parser.add_argument("--device", default="cpu", help="torch device of every run, such as cuda (default: cpu)")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    parser.add_argument("--no-progress", action="store_true", help="print one line per run instead of a progress bar")
+    parser.add_argument("--list", action="store_true", help="print the planned runs and exit")
+    _add_data_dir(parser)
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -260,7 +297,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         raise UsageError(str(error).replace("\n", " ")) from error
     if args.command == "demo":
         return _run_demo(args)
-    if args.command in ("tasks", "download", "train", "meta-train"):
+    if args.command in ("tasks", "download", "train", "meta-train", "benchmark"):
         return _run_task_command(args)
     raise UsageError(f"unknown command {args.command!r}")
 
@@ -301,6 +338,10 @@ def _run_task_command(args: argparse.Namespace) -> int:
         "train": cli_tasks.train_command,
         "meta-train": cli_tasks.train_command,
     }
+    if args.command == "benchmark":
+        from .cli_benchmark import benchmark_command
+
+        handlers["benchmark"] = benchmark_command
     try:
         return handlers[args.command](args)
     except cli_tasks.TaskCommandError as error:

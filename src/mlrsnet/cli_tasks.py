@@ -116,7 +116,7 @@ def train_command(args: argparse.Namespace) -> int:
     else:
         spec = MethodSpec(baseline=args.baseline)
 
-    _check_device(args.device)
+    check_device(args.device)
     if (args.corruption is None) != (args.severity is None):
         raise TaskCommandError("--corruption and --severity go together; pass both (for example --corruption gaussian_noise --severity 3)")
     overrides = dict(args.budget_overrides)
@@ -164,7 +164,8 @@ def train_command(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if outcome.result.diverged else 0
 
 
-def _check_device(name: str) -> None:
+def check_device(name: str) -> None:
+    """Raise TaskCommandError unless ``name`` is a torch device that this machine has."""
     try:
         device = torch.device(name)
     except RuntimeError:

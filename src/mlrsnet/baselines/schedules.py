@@ -24,6 +24,8 @@ SGDR_T_MULT = 2
 SGDR_ETA_MIN = 1e-5
 # With T_mult = 2 the first three cycles last T_0, 2 * T_0 and 4 * T_0 steps.
 SGDR_CYCLES = 3
+# The method's SGDR: T_0 = 10 of 200 epochs, so restarts after 5%, 15%, 35% and 75% of the budget.
+SGDR_PAPER_FIRST_CYCLE = 10 / 200
 
 
 def multistep_milestones(epochs: int) -> list[int]:
@@ -45,6 +47,45 @@ def sgdr_first_cycle_steps(total_steps: int) -> int:
     """
     _check_positive_int("total_steps", total_steps)
     return math.ceil(total_steps / (2**SGDR_CYCLES - 1))
+
+
+def sgdr_paper_first_cycle_steps(total_steps: int) -> int:
+    """Return the method's SGDR T_0 in optimizer steps: 10 of 200 epochs, scaled to the budget."""
+    _check_positive_int("total_steps", total_steps)
+    return max(1, math.ceil(total_steps * SGDR_PAPER_FIRST_CYCLE))
+
+
+def schedule_optimizer(
+    name: str,
+    optimizer: torch.optim.Optimizer,
+    schedule: str,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    sgdr_first_cycle_steps: int | None = None,
+) -> ScheduledOptimizer:
+    """Attach one of the schedules ``fixed``, ``multistep``, ``exponential`` or ``sgdr`` to ``optimizer``.
+
+    SGDR's first cycle defaults to :func:`sgdr_paper_first_cycle_steps` of the budget.
+
+    Raises:
+        ValueError: If ``schedule`` is unknown or a count is not positive.
+    """
+    _check_positive_int("epochs", epochs)
+    _check_positive_int("steps_per_epoch", steps_per_epoch)
+    if schedule == "fixed":
+        return ScheduledOptimizer(name, optimizer)
+    if schedule == "multistep":
+        return ScheduledOptimizer(name, optimizer, MultiStepLR(optimizer, multistep_milestones(epochs), MULTISTEP_GAMMA))
+    if schedule == "exponential":
+        return ScheduledOptimizer(name, optimizer, ExponentialLR(optimizer, gamma=EXPONENTIAL_GAMMA))
+    if schedule != "sgdr":
+        raise ValueError(f"unknown schedule {schedule!r}. Valid schedules: fixed, multistep, exponential, sgdr")
+    total_steps = epochs * steps_per_epoch
+    first_cycle = sgdr_paper_first_cycle_steps(total_steps) if sgdr_first_cycle_steps is None else sgdr_first_cycle_steps
+    # T_0 counts optimizer steps because the scheduler steps once per iteration.
+    scheduler = CosineAnnealingWarmRestarts(optimizer, T_0=first_cycle, T_mult=SGDR_T_MULT, eta_min=SGDR_ETA_MIN)
+    return ScheduledOptimizer(name, optimizer, scheduler, per_iteration=True)
 
 
 def make_baseline(
@@ -102,18 +143,10 @@ def make_baseline(
         momentum=momentum,
         weight_decay=weight_decay,
     )
-    if name == "fixed":
-        return ScheduledOptimizer(name, sgd)
-    if name == "multistep":
-        scheduler = MultiStepLR(sgd, milestones=multistep_milestones(epochs), gamma=MULTISTEP_GAMMA)
-        return ScheduledOptimizer(name, sgd, scheduler)
-    if name == "exponential":
-        return ScheduledOptimizer(name, sgd, ExponentialLR(sgd, gamma=EXPONENTIAL_GAMMA))
-
-    # sgdr: T_0 counts optimizer steps because the scheduler steps once per iteration.
-    first_cycle_steps = sgdr_first_cycle_steps(epochs * steps_per_epoch)
-    scheduler = CosineAnnealingWarmRestarts(sgd, T_0=first_cycle_steps, T_mult=SGDR_T_MULT, eta_min=SGDR_ETA_MIN)
-    return ScheduledOptimizer(name, sgd, scheduler, per_iteration=True)
+    first_cycle = sgdr_first_cycle_steps(epochs * steps_per_epoch) if name == "sgdr" else None
+    return schedule_optimizer(
+        name, sgd, name, epochs=epochs, steps_per_epoch=steps_per_epoch, sgdr_first_cycle_steps=first_cycle
+    )
 
 
 def _check_positive_int(arg_name: str, value: int) -> None:

@@ -35,8 +35,8 @@ class Method(Protocol):
     def step(self, loss: torch.Tensor) -> None:
         """Perform the optimizer step, called after ``loss.backward()``.
 
-        A method may raise :class:`mlrsnet.NonFiniteLossError`, and the loop then ends
-        the run as diverged.
+        A method may raise :class:`mlrsnet.NonFiniteLossError` or ``FloatingPointError``
+        (a non-finite LR or hypergradient), and the loop then ends the run as diverged.
         """
         ...
 
@@ -47,6 +47,13 @@ class Method(Protocol):
     def get_last_lr(self) -> list[float]:
         """Return the LR of each param group as used by the last ``step``."""
         ...
+
+
+# A method may also define these, and the loop calls them when present:
+# - ``backward(loss)``: compute the gradients instead of ``loss.backward()``, for methods
+#   that need the gradient's graph (RTHO's Hessian-vector products);
+# - ``before_evaluation()`` and ``after_evaluation()``: called around every evaluation,
+#   for optimizers that evaluate at other weights than they train (schedule-free SGD).
 
 
 @dataclass(frozen=True)
@@ -196,12 +203,16 @@ def train(
                 _mark_diverged(result, step, f"training loss is {loss_value}")
                 break
 
-            loss.backward()
+            backward = getattr(method, "backward", None)
+            if backward is None:
+                loss.backward()
+            else:
+                backward(loss)
             if max_grad_norm is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
             try:
                 method.step(loss)
-            except NonFiniteLossError as error:
+            except (NonFiniteLossError, FloatingPointError) as error:
                 _mark_diverged(result, step, f"{method.name}.step raised {error}")
                 break
 
@@ -219,7 +230,7 @@ def train(
             raise ValueError("train_loader yielded no batches. Pass a non-empty loader")
 
         # Evaluate before end_epoch, because plateau-style methods take the test loss.
-        test_loss, test_metric = objective.evaluate(model, test_loader)
+        test_loss, test_metric = evaluate_with(method, objective, model, test_loader)
         record = EpochRecord(
             epoch=epoch,
             train_loss=sum(epoch_losses) / len(epoch_losses),
@@ -244,6 +255,19 @@ def train(
 
     result.wall_time_s = time.perf_counter() - start_time
     return result
+
+
+def evaluate_with(method: Method, objective: Objective, model: nn.Module, loader: Iterable[Any]) -> tuple[float, float]:
+    """Return ``objective.evaluate(model, loader)``, inside the method's evaluation hooks."""
+    before = getattr(method, "before_evaluation", None)
+    if before is not None:
+        before()
+    try:
+        return objective.evaluate(model, loader)
+    finally:
+        after = getattr(method, "after_evaluation", None)
+        if after is not None:
+            after()
 
 
 def _start_result(method: Method, objective: Objective, epochs: int, resume_from: RunResult | None) -> RunResult:

@@ -11,9 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from mlrsnet.baselines import BASELINE_NAMES, make_baseline
+from mlrsnet.baselines import parse_baseline
 from mlrsnet.core import MetaTrainer, MLRSNetScheduler, load_schedule, mean_initial_loss
 from mlrsnet.core.batches import model_device, move_to_device
+from mlrsnet.runs.baseline_methods import build_baseline
 from mlrsnet.runs.loop import Method
 from mlrsnet.runs.schedule_methods import MetaTrainingMethod, TransferredScheduleMethod
 from mlrsnet.tasks.loaders import TensorBatches
@@ -47,8 +48,8 @@ class MethodSpec:
             raise ValueError("gamma sets the schedule net's LR scale, so it applies to --schedule and meta-train runs only")
         if self.gamma is not None and not (math.isfinite(self.gamma) and self.gamma > 0):
             raise ValueError(f"gamma must be a positive finite number, got {self.gamma!r}")
-        if self.baseline is not None and self.baseline not in BASELINE_NAMES:
-            raise ValueError(f"unknown baseline {self.baseline!r}. Valid baselines: {', '.join(BASELINE_NAMES)}")
+        if self.baseline is not None:
+            parse_baseline(self.baseline)
 
     @property
     def name(self) -> str:
@@ -73,21 +74,13 @@ def build_method(spec: MethodSpec, model: nn.Module, prepared: PreparedTask) -> 
     initial LR only sets the ratio between param groups, because the net sets the LR.
 
     Raises:
+        ValueError: If the baseline is unknown or lacks its tuned value.
         ScheduleFileError: If the schedule file is invalid.
         FileNotFoundError: If the schedule file does not exist.
     """
     budget = prepared.budget
     if spec.baseline is not None:
-        is_adam = spec.baseline == "adam"
-        return make_baseline(
-            spec.baseline,
-            model.parameters(),
-            epochs=budget.epochs,
-            steps_per_epoch=prepared.steps_per_epoch,
-            lr=budget.adam_lr if is_adam else budget.lr,
-            momentum=0.0 if is_adam else budget.momentum,
-            weight_decay=budget.weight_decay,
-        )
+        return build_baseline(spec.baseline, model, prepared)
 
     optimizer = torch.optim.SGD(model.parameters(), lr=budget.lr, momentum=budget.momentum, weight_decay=budget.weight_decay)
     if spec.schedule is not None:

@@ -166,6 +166,10 @@ def run_task(
 
     files = {"metrics": out_dir / METRICS_FILE}
     if not result.diverged:
+        # Schedule-free SGD evaluates at averaged weights, and those are the ones to keep.
+        before_evaluation = getattr(method, "before_evaluation", None)
+        if before_evaluation is not None:
+            before_evaluation()
         # save_model stores tied weights once; load the file with safetensors.torch.load_model.
         files["model"] = write_atomic(out_dir / MODEL_FILE, lambda path: save_model(model, str(path)))
         if isinstance(method, MetaTrainingMethod):
