@@ -1,4 +1,4 @@
-"""The Python examples in docs/tasks.md run as written, with small overrides."""
+"""The Python examples in docs/tasks.md and docs/benchmarks.md run as written, with small overrides."""
 
 from __future__ import annotations
 
@@ -34,3 +34,16 @@ def test_tasks_python_examples_run(tmp_path, shared_data_dir, monkeypatch):
     exec(compile(code, str(DOCS), "exec"), namespace)
     assert namespace["outcome"].result.metric == "accuracy"
     assert (tmp_path / "runs" / "digits-cnn-seed1" / "metrics.json").exists()
+
+
+def test_benchmark_python_example_runs(tmp_path, monkeypatch):
+    page = (DOCS.parent / "benchmarks.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```python\n(.*?)```", page, re.S)
+    monkeypatch.chdir(tmp_path)
+
+    code = example.replace('{"epochs": 10}', '{"epochs": 2}').replace("seeds=2", "seeds=1")
+    namespace: dict = {}
+    exec(compile(code, "docs/benchmarks.md", "exec"), namespace)
+    outcome = namespace["outcome"]
+    assert outcome.count("finished") == outcome.total == 2 * 5
+    assert "### digits-cnn" in (tmp_path / "bench-mine" / "tables.md").read_text()

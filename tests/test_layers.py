@@ -11,13 +11,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mlrsnet"
 
 # Layer (folder or module under mlrsnet) -> layers of mlrsnet it must not import.
 FORBIDDEN = {
-    "core": {"data", "models", "tasks", "baselines", "runs", "experiments", "cli", "cli_tasks"},
-    "baselines": {"data", "models", "tasks", "runs", "experiments", "cli", "cli_tasks"},
-    "data": {"core", "baselines", "runs", "experiments", "cli", "cli_tasks"},
-    "models": {"core", "baselines", "runs", "experiments", "cli", "cli_tasks"},
-    "tasks": {"core", "baselines", "runs", "experiments", "cli", "cli_tasks"},
-    "runs": {"experiments", "cli", "cli_tasks"},
-    "experiments": {"cli", "cli_tasks"},
+    "core": {"data", "models", "tasks", "baselines", "runs", "experiments", "cli", "cli_tasks", "cli_benchmark"},
+    "baselines": {"data", "models", "tasks", "runs", "experiments", "cli", "cli_tasks", "cli_benchmark"},
+    "data": {"core", "baselines", "runs", "experiments", "cli", "cli_tasks", "cli_benchmark"},
+    "models": {"core", "baselines", "runs", "experiments", "cli", "cli_tasks", "cli_benchmark"},
+    "tasks": {"core", "baselines", "runs", "experiments", "cli", "cli_tasks", "cli_benchmark"},
+    "runs": {"experiments", "cli", "cli_tasks", "cli_benchmark"},
+    "experiments": {"cli", "cli_tasks", "cli_benchmark"},
 }
 
 
