@@ -256,6 +256,37 @@ def test_rtho_tangent_matches_finite_difference():
     assert _values(method.tangent[0]) == pytest.approx(_values(central_difference), rel=1e-6)
 
 
+def test_rtho_tangent_follows_gradient_clipping():
+    # Clipping to norm 0.5 is active at every step, so Z_T is d w_T / d lr of clipped SGD.
+    max_norm = 0.5
+
+    def gradient(weights):
+        return 2 * A_DIAG * weights + weights**3
+
+    def clipped_sgd_weights(lr, steps=6):
+        weights = torch.tensor([0.7, -1.2], dtype=torch.float64)
+        for _ in range(steps):
+            grad = gradient(weights)
+            # clip_grad_norm_ divides by the norm plus 1e-6.
+            weights = weights - lr * grad * min(1.0, max_norm / (float(grad.norm()) + 1e-6))
+        return weights
+
+    weights = _weights(0.7, -1.2)
+    method = RealTimeHyperSGD([weights], lr=0.1, hyper_lr=0.0)
+    for _ in range(6):
+        method.optimizer.zero_grad()
+        method.backward((A_DIAG * weights**2).sum() + 0.25 * (weights**4).sum())
+        assert float(weights.grad.norm()) > max_norm
+        torch.nn.utils.clip_grad_norm_([weights], max_norm)
+        method.step(torch.tensor(0.0))
+
+    delta = 1e-6
+    central_difference = (clipped_sgd_weights(0.1 + delta) - clipped_sgd_weights(0.1 - delta)) / (2 * delta)
+    assert _values(weights) == pytest.approx(_values(clipped_sgd_weights(0.1)), rel=1e-12)
+    # The tangent treats the clip factor as max_norm / norm, so the 1e-6 shifts it slightly.
+    assert _values(method.tangent[0]) == pytest.approx(_values(central_difference), rel=1e-5)
+
+
 def test_rtho_uses_clipped_gradient():
     weights = _weights(1.0, 2.0)
     method = RealTimeHyperSGD([weights], lr=0.1, hyper_lr=0.01)

@@ -8,6 +8,8 @@ the training loop calls :meth:`LRFreeMethod.before_evaluation` and
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,7 +38,7 @@ def make_lr_free(
     - ``schedulefree-sgd``: ``schedulefree.SGDScheduleFree`` with momentum 0.9, a warmup
       over the first 5% of ``total_steps``, and the LR that gives the same effective step
       as the budget's SGD: ``sgd_lr * (1 - 0.9) / (1 - sgd_momentum)``.
-    - ``prodigy``: ``prodigyopt.Prodigy`` with LR 1.
+    - ``prodigy``: ``prodigyopt.Prodigy`` with LR 1 and its default decoupled weight decay.
     - ``dadapt-sgd``: ``dadaptation.DAdaptSGD`` with LR 1 and momentum 0.9.
 
     Args:
@@ -67,7 +69,11 @@ def make_lr_free(
     if name == "prodigy":
         import prodigyopt
 
-        return LRFreeMethod(name, prodigyopt.Prodigy(params, lr=1.0, weight_decay=weight_decay))
+        # Prodigy prints "Using decoupled weight decay" to stdout, which would interleave
+        # with progress output, and the docstring above says so instead.
+        with contextlib.redirect_stdout(io.StringIO()):
+            optimizer = prodigyopt.Prodigy(params, lr=1.0, weight_decay=weight_decay)
+        return LRFreeMethod(name, optimizer)
     if name == "dadapt-sgd":
         import dadaptation
 

@@ -36,8 +36,9 @@ class RealTimeHyperSGD:
 
     Usage: call :meth:`backward` in place of ``loss.backward()``, because the
     Hessian-vector product needs the graph of the gradient. It writes detached
-    gradients to ``p.grad``, which may be clipped before :meth:`step`. ``d_t`` then uses
-    the clipped gradient, but the Hessian term ignores the clipping.
+    gradients to ``p.grad``, which may be clipped by norm before :meth:`step`. ``d_t``
+    then uses the clipped gradient, and the Hessian term uses the derivative of the
+    clipped gradient, so ``Z_t`` stays the derivative of the weights SGD reaches.
 
     NOTE: the Hessian-vector product is a double backward, and PyTorch raises
     NotImplementedError for the double backward of cuDNN RNNs. Run the forward pass of
@@ -121,6 +122,27 @@ class RealTimeHyperSGD:
                 products[index] = column.detach()
         return products
 
+    def _through_clipping(self, hessian_tangent: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Return the derivative of the clipped gradient along Z_t, given ``H_t Z_t``.
+
+        When the loop clipped the gradient g to norm ``tau``, SGD followed
+        ``c(w) g(w)`` with ``c = tau / |g|``. Its derivative along Z is
+        ``c (H Z - u (u . H Z))`` with ``u = g / |g|``. An unclipped gradient returns
+        ``H_t Z_t`` unchanged.
+        """
+        graph_grads = [grad.detach() for grad in self._graph_grads]
+        full_norm = math.sqrt(dot(graph_grads, graph_grads))
+        used = [param.grad for param in self._params]
+        used_norm = math.sqrt(dot(used, used))
+        # A relative margin, because an unclipped gradient gives equal norms up to rounding.
+        if full_norm == 0 or used_norm >= full_norm * (1 - 1e-6):
+            return hessian_tangent
+        coefficient = used_norm / full_norm
+        along_gradient = dot(graph_grads, hessian_tangent) / full_norm**2
+        return [
+            coefficient * (product - along_gradient * grad) for product, grad in zip(hessian_tangent, graph_grads)
+        ]
+
     def step(self, loss: torch.Tensor | float) -> None:
         """Update the LR by its hypergradient, perform the SGD step and advance the tangent.
 
@@ -160,6 +182,7 @@ class RealTimeHyperSGD:
         # Z_0 = 0 makes the product zero at the first step.
         if any(bool(tangent.any()) for tangent in self.tangent):
             hessian_tangent = self._hessian_tangent_product(self._graph_grads)
+            hessian_tangent = self._through_clipping(hessian_tangent)
         else:
             hessian_tangent = [torch.zeros_like(param) for param in self._params]
         self._graph_grads = None
