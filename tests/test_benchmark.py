@@ -71,7 +71,7 @@ def test_quick_suite_end_to_end(tmp_path, shared_data_dir):
     before = _metrics_times(out / "runs")
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert f"{len(plan)} of {len(plan)} runs already done" in again.stdout
+    assert f"all {len(plan)} runs in {out} are done" in again.stdout
     assert _metrics_times(out / "runs") == before
 
 
@@ -131,7 +131,7 @@ def test_benchmark_rejects_foreign_folder(tmp_path):
     run_benchmark(suite, tmp_path / "out", seeds=1, figures=False)
     other = Suite("tiny", "cpu", (SuiteTask("digits-mlp", "digits-cnn", {"epochs": 2}),
                                   SuiteTask("digits-cnn", "digits-mlp", {"epochs": 1})), "t", baselines=("adam",))
-    with pytest.raises(BenchmarkError, match="tasks differ"):
+    with pytest.raises(BenchmarkError, match="tasks was"):
         run_benchmark(other, tmp_path / "out", seeds=1, figures=False)
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
@@ -200,8 +200,51 @@ def test_perplexity_tables_bold_the_lowest():
     low, _ = summarize_row([_record("adam", 0, "finished", [300.0, 200.0])], higher_is_better=False)
     high, _ = summarize_row([_record("prodigy", 0, "finished", [400.0, 250.0])], higher_is_better=False)
     table = task_table("ptb", [low, high], metric="perplexity", higher_is_better=False, seeds=1, epochs=2)
-    assert "| Adam | **200.0 ± 0.0** | **200.0 ± 0.0** |" in table
+    assert "| Adam | **200.0** | **200.0** |" in table
     assert "test perplexity" in table
+
+
+def test_tables_bold_ties_and_shorten_huge_values():
+    first, _ = summarize_row([_record("sgdm-fixed", 0, "finished", [0.965])], higher_is_better=True)
+    second, _ = summarize_row([_record("prodigy", 0, "finished", [0.965])], higher_is_better=True)
+    table = task_table("digits", [first, second], metric="accuracy", higher_is_better=True, seeds=1, epochs=1)
+    assert "| SGDM, Fixed | **96.50** | **96.50** |" in table
+    assert "| Prodigy | **96.50** | **96.50** |" in table
+
+    huge, values = summarize_row(
+        [_record("rtho:0.1", 0, "finished", [8.05e226]), _record("rtho:0.05", 0, "finished", [700.0])],
+        higher_is_better=False,
+    )
+    table = task_table("ptb", [huge], metric="perplexity", higher_is_better=False, seeds=1, epochs=1,
+                       grids={"rtho": values})
+    assert "0.1: 8.05e+226; 0.05: 700.0." in table
+
+
+def test_grid_with_every_value_diverged_says_so():
+    records = [
+        _record("hd:1", 0, "diverged", [900.0]),
+        _record("hd:1", 1, "finished", [650.0, 600.0]),
+        _record("hd:0.5", 0, "diverged", []),
+        _record("hd:0.5", 1, "diverged", []),
+    ]
+    summary, _ = summarize_row(records, higher_is_better=False)
+    table = task_table("ptb", [summary], metric="perplexity", higher_is_better=False, seeds=2, epochs=2)
+    assert summary.chosen == "1"
+    assert "| HD (SGD), hyper_lr=1 (best of 2, none finished all seeds) | **600.0** (1 of 2 diverged)" in table
+
+
+def test_cli_out_file_and_data_dir_spelling(tmp_path, shared_data_dir, capsys, monkeypatch):
+    (tmp_path / "afile").write_text("x")
+    assert main(["benchmark", "--suite", "quick", "--out", str(tmp_path / "afile"),
+                 "--data-dir", str(shared_data_dir)]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+    suite = Suite("tiny", "cpu", (SuiteTask("digits-mlp", "digits-cnn", {"epochs": 1}),
+                                  SuiteTask("digits-cnn", "digits-mlp", {"epochs": 1})), "t", baselines=("adam",))
+    run_benchmark(suite, tmp_path / "out", seeds=1, data_dir=str(shared_data_dir), figures=False)
+    monkeypatch.chdir(shared_data_dir)
+    outcome = run_benchmark(suite, tmp_path / "out", seeds=1, data_dir=".", figures=False)
+    assert outcome.reused == outcome.total
 
 
 @pytest.mark.parametrize(

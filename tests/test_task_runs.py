@@ -299,7 +299,7 @@ def test_cli_tasks_lists_status(tmp_path, shared_data_dir, capsys):
     ("arguments", "expected"),
     [
         (["train", "--task", "mnist-cnn"], "one of the arguments --schedule --baseline is required"),
-        (["train", "--task", "mnist-cnn", "--baseline", "sgd"], "invalid choice: 'sgd'"),
+        (["train", "--task", "mnist-cnn", "--baseline", "sgd"], "unknown baseline 'sgd'"),
         (["train", "--task", "nope", "--baseline", "fixed"], "unknown task 'nope'"),
         (["train", "--task", "digits-mlp", "--schedule", "missing.safetensors"], "--schedule missing.safetensors: file not found"),
         (["train", "--task", "digits-mlp", "--baseline", "fixed", "--corruption", "fog"], "--corruption and --severity go together"),

@@ -167,8 +167,9 @@ def _add_task_commands(commands: argparse._SubParsersAction) -> None:
         "--baseline",
         type=_baseline,
         metavar="NAME[:VALUE]",
-        help="a baseline: " + ", ".join(BENCHMARK_BASELINES) + "; l4, hd and rtho need their tuned "
-        "value, such as hd:1e-4 (see docs/benchmarks.md)",
+        help="a baseline: " + ", ".join(BENCHMARK_BASELINES) + ". L4, HD and RTHO need their tuned "
+        "value, such as hd:1e-4. The first release's fixed, multistep, exponential and sgdr also work "
+        "(see docs/benchmarks.md)",
     )
     _add_run_options(train)
 

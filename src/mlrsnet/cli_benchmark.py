@@ -31,7 +31,9 @@ def benchmark_command(args: argparse.Namespace) -> int:
 
     def on_start(total: int, reused: int) -> None:
         nonlocal bar
-        if reused:
+        if reused == total:
+            print(f"all {total} runs in {out_dir} are done; rewriting its tables and figures")
+        elif reused:
             print(f"resuming {out_dir}: {reused} of {total} runs already done")
         bar = tqdm(total=total, initial=reused, desc=f"benchmark {suite.name}", unit="run", disable=args.no_progress)
 

@@ -136,6 +136,8 @@ def train_command(args: argparse.Namespace) -> int:
         device=args.device,
     )
     method_label = spec.name if spec.schedule is None else f"{spec.name}-{args.schedule.stem}"
+    # hd:1e-4 becomes hd=1e-4, because some file systems and tools reject ':' in names.
+    method_label = method_label.replace(":", "=")
     out_dir = args.out if args.out is not None else Path("runs") / f"{args.task}-{method_label}-{args.budget}-seed{args.seed}"
     if out_dir.exists() and not out_dir.is_dir():
         raise TaskCommandError(f"--out {out_dir} exists and is not a folder; pass a folder path")

@@ -77,8 +77,10 @@ def parse_baseline(text: str) -> tuple[str, float | None]:
         if value_text:
             raise ValueError(f"baseline {name!r} takes no value, got {text!r}. Pass {name!r} alone")
         return name, None
-    grid = ", ".join(f"{value:g}" for value in GRIDS[name]["image"])
-    hint = f"Pass {name}:VALUE, for example {name}:{GRIDS[name]['image'][0]:g} (the image grid is {grid})"
+    grids = "; ".join(
+        f"{kind} tasks {', '.join(f'{value:g}' for value in values)}" for kind, values in GRIDS[name].items()
+    )
+    hint = f"Pass {name}:VALUE, for example {name}:{GRIDS[name]['image'][0]:g} (the benchmark's grids: {grids})"
     if not value_text:
         raise ValueError(f"baseline {name!r} needs its {info.tuned}. {hint}")
     try:

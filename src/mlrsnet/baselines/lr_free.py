@@ -69,8 +69,8 @@ def make_lr_free(
     if name == "prodigy":
         import prodigyopt
 
-        # Prodigy prints "Using decoupled weight decay" to stdout, which would interleave
-        # with progress output, and the docstring above says so instead.
+        # Prodigy prints "Using decoupled weight decay" to stdout, which would break the
+        # progress bars. The docstring above states it instead.
         with contextlib.redirect_stdout(io.StringIO()):
             optimizer = prodigyopt.Prodigy(params, lr=1.0, weight_decay=weight_decay)
         return LRFreeMethod(name, optimizer)

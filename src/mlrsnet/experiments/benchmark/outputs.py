@@ -8,7 +8,7 @@ from typing import Any
 
 from mlrsnet.atomic import write_text_atomic
 from mlrsnet.experiments.benchmark.plan import PlannedRun
-from mlrsnet.experiments.benchmark.plots import plot_task
+from mlrsnet.experiments.benchmark.plots import FIGURE_SUFFIXES, plot_task
 from mlrsnet.experiments.benchmark.results import RowSummary, run_record, summarize_row
 from mlrsnet.experiments.benchmark.suites import Suite
 from mlrsnet.experiments.benchmark.tables import method_label, task_table
@@ -29,7 +29,9 @@ def write_outputs(
     *,
     figures: bool = True,
 ) -> dict[str, Path]:
-    """Write ``results.json``, ``tables.md`` and (if ``figures``) the PNGs; return their paths.
+    """Write ``results.json``, ``tables.md`` and the PNGs, and return their paths.
+
+    With ``figures`` False, the PNGs of earlier calls are deleted instead.
 
     Runs that have not finished yet appear as "not run", so the files can be written
     while a benchmark is still going.
@@ -68,5 +70,9 @@ def write_outputs(
         if figures:
             for path in plot_task(out_dir / FIGURES_DIR, entry.task, lines, metric=metric):
                 files[path.stem] = path
+        else:
+            # Figures of an earlier call would no longer match the tables.
+            for suffix in FIGURE_SUFFIXES:
+                (out_dir / FIGURES_DIR / f"{entry.task}-{suffix}.png").unlink(missing_ok=True)
     files["tables"] = write_text_atomic(out_dir / TABLES_FILE, "\n".join(sections))
     return files

@@ -80,8 +80,8 @@ def row_label(row: str) -> str:
 def plan_runs(suite: Suite, seeds: int) -> list[PlannedRun]:
     """Return every run of ``suite`` for seeds ``0 .. seeds - 1``, meta-training runs first.
 
-    The transfer runs come after the meta-training runs they depend on, and the rest
-    follow, so a single worker never waits.
+    The transfer runs come after all meta-training runs, and the baselines follow, so
+    a run never comes before the meta-training run whose schedule it needs.
 
     Raises:
         ValueError: If ``seeds`` is not positive.

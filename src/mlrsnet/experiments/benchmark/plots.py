@@ -10,6 +10,7 @@ from typing import Any
 
 from mlrsnet.experiments.figures import _save
 
+FIGURE_SUFFIXES = ("train-loss", "test-metric", "lr")
 # Line styles cycle with the colors so that about 20 methods stay apart.
 _STYLES = ("-", "--", ":", "-.")
 
@@ -55,6 +56,7 @@ def plot_task(
         figure = Figure(figsize=(9, 5.5))
         axes = figure.add_subplot()
         colormap = colormaps["tab20"]
+        plotted: list[float] = []
         for index, (label, records) in enumerate(lines):
             values = _mean_series([record.get(field) or [] for record in records])
             if not values:
@@ -62,6 +64,7 @@ def plot_task(
             if field == "test_metric" and metric == "accuracy":
                 values = [value * 100 for value in values]
             start = 1 if x_label == "epoch" else 0
+            plotted.extend(value for value in values if math.isfinite(value) and value > 0)
             axes.plot(
                 range(start, start + len(values)),
                 values,
@@ -72,6 +75,11 @@ def plot_task(
             )
         if log_y:
             axes.set_yscale("log")
+            if len(plotted) > 100:
+                # A few runaway values (RTHO's LR, a diverging perplexity) would squash the rest.
+                plotted.sort()
+                low, high = plotted[len(plotted) // 200], plotted[-1 - len(plotted) // 200]
+                axes.set_ylim(low / 2, high * 2)
         axes.set_xlabel(x_label)
         axes.set_ylabel(y_label)
         axes.set_title(f"{task}: {y_label}, mean over seeds")

@@ -85,6 +85,7 @@ class RowSummary:
     wall_time_s: float | None
     chosen: str | None = None
     grid_size: int = 1
+    complete: bool = True
 
 
 def _mean_std(values: list[float]) -> tuple[float, float] | None:
@@ -123,7 +124,8 @@ def summarize_row(records: list[dict[str, Any]], higher_is_better: bool) -> tupl
     """Summarize one table row, picking the best grid value of a tuned method.
 
     The grid value with the best mean last-epoch metric among those where no seed
-    diverged is reported. Returns the row's summary and the summary of every grid value.
+    diverged is reported. When every value lost a seed, the one with the most finished
+    seeds is reported, and ``complete`` is False. Returns the row's summary and the summary of every grid value.
     """
     by_method: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -131,10 +133,14 @@ def summarize_row(records: list[dict[str, Any]], higher_is_better: bool) -> tupl
     values = [summarize_method(group, higher_is_better) for group in by_method.values()]
     if len(values) == 1:
         return values[0], values
+    pick = max if higher_is_better else min
     complete = [value for value in values if value.last is not None and value.finished == value.runs]
-    if not complete:
-        chosen = values[0]
-    else:
-        pick = max if higher_is_better else min
+    if complete:
         chosen = pick(complete, key=lambda value: value.last[0])
-    return RowSummary(**{**chosen.__dict__, "grid_size": len(values)}), values
+    else:
+        # No value finished every seed: report the one with the most finished seeds.
+        partial = [value for value in values if value.last is not None]
+        max_finished = max((value.finished for value in partial), default=0)
+        candidates = [value for value in partial if value.finished == max_finished]
+        chosen = pick(candidates, key=lambda value: value.last[0]) if candidates else values[0]
+    return RowSummary(**{**chosen.__dict__, "grid_size": len(values), "complete": bool(complete)}), values

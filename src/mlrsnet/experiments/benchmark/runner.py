@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import queue
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,15 +65,22 @@ def _check_folder(out_dir: Path, settings: dict[str, object]) -> None:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise BenchmarkError(f"{path} is not valid JSON ({error}). Delete it or choose another --out folder") from error
-        if saved != json.loads(json.dumps(settings)):
-            changed = sorted(key for key in settings if saved.get(key) != json.loads(json.dumps(settings[key])))
+        current = json.loads(json.dumps(settings))
+        changed = [key for key in current if saved.get(key) != current[key]]
+        if changed:
+            differences = "; ".join(f"{key} was {saved.get(key)!r}, now {current[key]!r}" for key in changed)
             raise BenchmarkError(
-                f"{out_dir} contains a benchmark with other settings ({', '.join(changed)} differ). "
+                f"{out_dir} contains a benchmark with other settings ({differences}). "
                 "Rerun its own command to resume it, or choose another --out folder"
             )
+    elif out_dir.exists() and not out_dir.is_dir():
+        raise BenchmarkError(f"{out_dir} exists and is not a folder. Pass a folder path as --out")
     elif out_dir.exists() and any(out_dir.iterdir()):
         raise BenchmarkError(f"{out_dir} is not empty and contains no benchmark. Choose an empty or new --out folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BenchmarkError(f"cannot create {out_dir} ({error.strerror}). Pass a writable folder path as --out") from error
     write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
 
 
@@ -117,6 +124,9 @@ def run_benchmark(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise BenchmarkError(f"{name} must be a positive integer, got {value!r}")
     out_dir = Path(out_dir)
+    if data_dir is not None:
+        # The absolute path, so that a resume from another folder or spelling matches.
+        data_dir = str(Path(data_dir).resolve())
     _check_folder(out_dir, _settings(suite, data_dir))
     plan = plan_runs(suite, seeds)
     runs_dir = out_dir / "runs"
@@ -161,11 +171,16 @@ def _run_in_pool(
     statuses: dict[str, str],
     finish: Callable[[PlannedRun, str], None],
 ) -> None:
-    """Carry out ``pending`` with ``jobs`` worker processes, each run after the one it depends on."""
+    """Carry out ``pending`` with ``jobs`` worker processes, each run after the one it depends on.
+
+    On Ctrl-C or an error, the workers are terminated. A run cut that way keeps the
+    checkpoint of its last finished epoch, so the next call resumes it.
+    """
     waiting = list(pending)
-    running: dict[Future[tuple[str, str]], PlannedRun] = {}
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init_pool_worker, initargs=(threads,))
+    running: dict[str, PlannedRun] = {}
+    # Results arrive here from the pool's callbacks: (run key, status) or an exception.
+    results: queue.Queue[tuple[str, str] | BaseException] = queue.Queue()
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=init_pool_worker, initargs=(threads,))
     try:
         while waiting or running:
             for run in list(waiting):
@@ -174,17 +189,25 @@ def _run_in_pool(
                 dependency = run.dependency()
                 if dependency is None or dependency.key in statuses:
                     waiting.remove(run)
-                    running[pool.submit(execute_in_pool, jobs_by_key[run.key])] = run
+                    running[run.key] = run
+                    pool.apply_async(
+                        execute_in_pool, (jobs_by_key[run.key],), callback=results.put, error_callback=results.put
+                    )
             if not running:
                 missing = sorted({run.dependency().key for run in waiting})
                 raise BenchmarkError(f"runs wait for meta-training runs that are not planned: {', '.join(missing)}")
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                run = running.pop(future)
-                status = future.result()[1]
-                if status == "interrupted":
-                    # The worker saw the Ctrl-C first. The main process sees it too, or stops here.
-                    raise KeyboardInterrupt
-                finish(run, status)
+            result = results.get()
+            if isinstance(result, BaseException):
+                raise result
+            key, status = result
+            if status == "interrupted":
+                # The worker caught the Ctrl-C first. Stop here, as the main process is about to.
+                raise KeyboardInterrupt
+            finish(running.pop(key), status)
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.join()
