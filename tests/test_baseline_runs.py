@@ -89,7 +89,7 @@ def test_schedule_free_saves_its_averaged_weights(tmp_path):
     assert accuracy == pytest.approx(outcome.result.test_metric[-1])
 
 
-def test_val_strategy_divides_the_lr_by_four_on_a_plateau(tmp_path):
+def test_val_strategy_quarters_lr(tmp_path):
     # A tiny LR stalls the validation loss quickly enough to see several cuts in 6 epochs.
     config = RunConfig("digits-mlp", MethodSpec(baseline="adam-val"), overrides={"epochs": 6, "adam_lr": 0.5})
     outcome = run_task(config, tmp_path)

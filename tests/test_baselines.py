@@ -224,7 +224,7 @@ def test_each_baseline_trains_digits(name):
     assert result.test_metric[-1] > 0.5
 
 
-def test_paper_sgdr_restarts_after_5_15_and_35_percent():
+def test_paper_sgdr_restart_points():
     params = _quadratic_params()
     sgd = torch.optim.SGD(params, lr=0.1)
     method = schedule_optimizer("sgd-sgdr", sgd, "sgdr", epochs=200, steps_per_epoch=10)

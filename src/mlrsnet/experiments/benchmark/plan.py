@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlrsnet.baselines import BASELINES, GRIDS, baseline_label, parse_baseline
+from mlrsnet.baselines import BASELINES, GRIDS, baseline_label
 from mlrsnet.experiments.benchmark.suites import Suite
 from mlrsnet.tasks import get_task
 
@@ -59,9 +59,9 @@ def method_names(suite: Suite, task: str) -> list[str]:
     kind = get_task(task).kind
     names = [OURS_TRAIN, OURS_TEST]
     for baseline in suite.baselines:
-        name, _ = parse_baseline(baseline) if ":" in baseline else (baseline, None)
-        if BASELINES[name].tuned is not None and ":" not in baseline:
-            names.extend(f"{name}:{value:g}" for value in GRIDS[name][kind])
+        # A tuned baseline without a value runs its whole grid.
+        if ":" not in baseline and BASELINES[baseline].tuned is not None:
+            names.extend(f"{baseline}:{value:g}" for value in GRIDS[baseline][kind])
         else:
             names.append(baseline)
     return names
