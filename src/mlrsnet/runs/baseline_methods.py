@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import torch
@@ -19,14 +20,15 @@ from mlrsnet.baselines import (
 )
 from mlrsnet.baselines.lr_free import LR_FREE_NAMES
 from mlrsnet.runs.loop import Method
-from mlrsnet.tasks.loaders import TensorBatches
-from mlrsnet.tasks.prepare import Loader, PreparedTask
+from mlrsnet.tasks.loaders import fixed_order
+from mlrsnet.tasks.prepare import PreparedTask
 
 # The momentum of the SGDM baselines.
 SGDM_MOMENTUM = 0.9
 # Training batches that re-estimate batch-norm statistics at schedule-free SGD's evaluation weights.
 BATCH_NORM_REFRESH_BATCHES = 20
-_LEGACY_SCHEDULES = ("fixed", "multistep", "exponential", "sgdr")
+# The schedules of the first release's names and of the sgd-/sgdm- families.
+_SCHEDULES = ("fixed", "multistep", "exponential", "sgdr")
 
 
 def build_baseline(text: str, model: nn.Module, prepared: PreparedTask) -> Method:
@@ -46,7 +48,7 @@ def build_baseline(text: str, model: nn.Module, prepared: PreparedTask) -> Metho
     params = list(model.parameters())
     schedule_args = {"epochs": budget.epochs, "steps_per_epoch": prepared.steps_per_epoch}
 
-    if name in _LEGACY_SCHEDULES or name == "adam":
+    if name in _SCHEDULES or name == "adam":
         is_adam = name == "adam"
         return make_baseline(
             name,
@@ -56,8 +58,8 @@ def build_baseline(text: str, model: nn.Module, prepared: PreparedTask) -> Metho
             weight_decay=budget.weight_decay,
             **schedule_args,
         )
-    if name.startswith(("sgd-", "sgdm-")) and name != "sgd-val":
-        family, schedule = name.split("-")
+    family, _, schedule = name.partition("-")
+    if family in ("sgd", "sgdm") and schedule in _SCHEDULES:
         momentum = SGDM_MOMENTUM if family == "sgdm" else 0.0
         lr = budget.lr if family == "sgd" or budget.momentum > 0 else budget.lr * (1 - SGDM_MOMENTUM)
         sgd = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=budget.weight_decay)
@@ -87,16 +89,9 @@ def build_baseline(text: str, model: nn.Module, prepared: PreparedTask) -> Metho
     raise AssertionError(f"baseline {name!r} is in the catalog but has no builder")
 
 
-def _unshuffled(loader: Loader) -> Loader:
-    # A fixed-order copy, so that evaluating it never moves the shuffling generator of a run.
-    if isinstance(loader, TensorBatches):
-        return TensorBatches(loader.images, loader.labels, loader.batch_size)
-    return loader
-
-
 def _validation_loss(model: nn.Module, prepared: PreparedTask) -> Callable[[], float]:
     """Return a function that computes the model's loss on the meta-data (validation) split."""
-    loader = _unshuffled(prepared.meta_loader)
+    loader = fixed_order(prepared.meta_loader)
 
     def validation_loss() -> float:
         return prepared.objective.evaluate(model, loader)[0]
@@ -114,7 +109,7 @@ def _batch_norm_refresher(model: nn.Module, prepared: PreparedTask) -> Callable[
     norms = [module for module in model.modules() if isinstance(module, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return None
-    loader = _unshuffled(prepared.train_loader)
+    loader = fixed_order(prepared.train_loader)
 
     @torch.no_grad()
     def refresh() -> None:
@@ -125,9 +120,7 @@ def _batch_norm_refresher(model: nn.Module, prepared: PreparedTask) -> Callable[
             norm.momentum = None  # a cumulative average over the refresh batches
         model.train()
         device = next(model.parameters()).device
-        for index, (inputs, _) in enumerate(loader):
-            if index == BATCH_NORM_REFRESH_BATCHES:
-                break
+        for inputs, _ in itertools.islice(loader, BATCH_NORM_REFRESH_BATCHES):
             model(inputs.to(device))
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from mlrsnet.core.batches import model_device, move_to_device
 from mlrsnet.runs.baseline_methods import build_baseline
 from mlrsnet.runs.loop import Method
 from mlrsnet.runs.schedule_methods import MetaTrainingMethod, TransferredScheduleMethod
-from mlrsnet.tasks.loaders import TensorBatches
+from mlrsnet.tasks.loaders import fixed_order
 from mlrsnet.tasks.prepare import PreparedTask
 
 # Batches of the untrained model's loss that estimate f0 for gamma; enough for a stable mean.
@@ -115,16 +116,7 @@ def build_method(spec: MethodSpec, model: nn.Module, prepared: PreparedTask) -> 
 
 
 def _initial_loss_batches(prepared: PreparedTask) -> list[Any]:
-    # An unshuffled copy of the training batches, so that the shuffling generator stays untouched.
-    loader = prepared.train_loader
-    if isinstance(loader, TensorBatches):
-        loader = TensorBatches(loader.images, loader.labels, loader.batch_size)
-    batches = []
-    for batch in loader:
-        batches.append(batch)
-        if len(batches) == INITIAL_LOSS_BATCHES:
-            break
-    return batches
+    return list(itertools.islice(fixed_order(prepared.train_loader), INITIAL_LOSS_BATCHES))
 
 
 def method_summary(method: Method) -> dict[str, Any]:

@@ -143,3 +143,15 @@ class TokenBatches:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Accept the empty dict of :meth:`state_dict`."""
+
+
+def fixed_order(loader: TensorBatches | TokenBatches) -> TensorBatches | TokenBatches:
+    """Return a copy of ``loader`` that yields its batches in order, without augmentation.
+
+    Iterating the copy leaves the shuffling generator of ``loader`` untouched, so a run
+    replays the same batches. Token batches are already in a fixed order and come back as
+    they are.
+    """
+    if isinstance(loader, TensorBatches):
+        return TensorBatches(loader.images, loader.labels, loader.batch_size)
+    return loader
